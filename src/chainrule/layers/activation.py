@@ -1,0 +1,186 @@
+"""Elementwise activations and the standalone softmax.
+
+Every activation here is applied elementwise, so its backward is
+``dx = dy ⊙ f'(x)``; each class writes ``f'`` in terms of what it caches
+(usually the output ``y``, which makes backward one or two ufunc calls).
+Shapes: ``x``, ``y``, ``dy``, ``dx`` all share one shape, any rank.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core import Module
+
+
+class Identity(Module):
+    """y = x.  Backward: dx = dy."""
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        """Return x unchanged."""
+        return x
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        """Return dy unchanged."""
+        return dy
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        return tuple(input_shape)
+
+
+class _Elementwise(Module):
+    """Shared plumbing: cache one array in forward, shape-preserving output."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._cache: np.ndarray | None = None
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        return tuple(input_shape)
+
+
+class Sigmoid(_Elementwise):
+    """Logistic sigmoid ``y = σ(x) = 1 / (1 + e^{−x})``.
+
+    Computed as ``½(1 + tanh(x/2))``, which is the same function but never overflows
+    (σ(±1e3) is exactly 1 or 0, with no warning).
+
+    Backward: ``σ'(x) = σ(x)(1 − σ(x))``, so ``dx = dy ⊙ y ⊙ (1 − y)``.
+    """
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        """y = σ(x)."""
+        y = np.tanh(x * 0.5)
+        y += 1.0
+        y *= 0.5
+        self._cache = y
+        return y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        """dx = dy ⊙ y(1 − y)."""
+        y = self._cached(self._cache)
+        return dy * (y * (1.0 - y))
+
+
+class Tanh(_Elementwise):
+    """``y = tanh(x)``.  Backward: ``tanh' = 1 − tanh²``, so ``dx = dy ⊙ (1 − y²)``."""
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        """y = tanh(x)."""
+        self._cache = y = np.tanh(x)
+        return y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        """dx = dy ⊙ (1 − y²)."""
+        y = self._cached(self._cache)
+        return dy * (1.0 - y * y)
+
+
+class ImprovedSigmoid(_Elementwise):
+    """LeCun's scaled tanh ``y = A·tanh(S·x)`` with A = 1.7159, S = 2/3 (Efficient BackProp, 1998).
+
+    The constants make f(±1) = ±1 and keep the second derivative largest at x = ±1,
+    so unit-variance inputs meet the non-linearity's most useful range.
+
+    Backward: with ``t = tanh(S·x)``, ``f'(x) = A·S·(1 − t²)``, so ``dx = dy ⊙ A·S·(1 − t²)``.
+    """
+
+    A = 1.7159
+    S = 2.0 / 3.0
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        """y = 1.7159·tanh(2x/3)."""
+        self._cache = t = np.tanh(x * self.S)
+        return t * self.A
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        """dx = dy ⊙ A·S·(1 − t²)."""
+        t = self._cached(self._cache)
+        return dy * ((1.0 - t * t) * (self.A * self.S))
+
+
+class ReLU(_Elementwise):
+    """``y = max(x, 0)``.
+
+    Backward: ``f'(x) = 1`` for x > 0 and 0 otherwise (the subgradient at 0 is taken
+    as 0, as PyTorch does), so ``dx = dy ⊙ [y > 0]``.
+    """
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        """y = max(x, 0)."""
+        self._cache = y = np.maximum(x, 0)
+        return y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        """dx = dy where y > 0, else 0."""
+        y = self._cached(self._cache)
+        return np.where(y > 0, dy, 0).astype(dy.dtype, copy=False)
+
+
+class LeakyReLU(_Elementwise):
+    """``y = x`` for x > 0, ``y = a·x`` otherwise (a = ``negative_slope``, default 0.01).
+
+    Backward: ``f'(x) = 1`` for x > 0, ``a`` otherwise, so ``dx = dy ⊙ (1 if x > 0 else a)``.
+    """
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        super().__init__()
+        self.negative_slope = float(negative_slope)
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        """y = x if x > 0 else a·x."""
+        self._cache = mask = x > 0
+        return np.where(mask, x, x * self.negative_slope)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        """dx = dy if x > 0 else a·dy."""
+        mask = self._cached(self._cache)
+        return np.where(mask, dy, dy * self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class Softmax(_Elementwise):
+    """Softmax along ``axis`` (default the last): ``y_i = e^{x_i − m} / Σ_j e^{x_j − m}``, m = max_j x_j.
+
+    Subtracting the maximum changes nothing mathematically and keeps every exponent ≤ 0.
+
+    Backward (Jacobian–vector product): ``∂y_i/∂x_k = y_i(δ_ik − y_k)``, so
+    ``dx_k = Σ_i dy_i·y_i(δ_ik − y_k) = y_k·(dy_k − Σ_i dy_i·y_i)``.
+    The Jacobian itself is never formed. For classification use the fused
+    ``SoftmaxCrossEntropy`` loss instead, which is cheaper and more stable.
+    """
+
+    def __init__(self, axis: int = -1) -> None:
+        super().__init__()
+        self.axis = int(axis)
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        """y = softmax(x) along the axis."""
+        e = np.exp(x - x.max(axis=self.axis, keepdims=True))
+        e /= e.sum(axis=self.axis, keepdims=True)
+        self._cache = e
+        return e
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        """dx = y ⊙ (dy − Σ dy⊙y)."""
+        y = self._cached(self._cache)
+        return y * (dy - (dy * y).sum(axis=self.axis, keepdims=True))
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis}"
+
+
+ACTIVATIONS: dict[str, type[Module]] = {
+    "identity": Identity, "linear": Identity, "sigmoid": Sigmoid, "tanh": Tanh,
+    "improved_sigmoid": ImprovedSigmoid, "relu": ReLU, "leaky_relu": LeakyReLU,
+}
+
+
+def activation(name: str) -> Module:
+    """Build an activation layer from its name (``"sigmoid"``, ``"relu"``, ...)."""
+    key = name.strip().lower().replace("-", "_")
+    if key not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; choose from {sorted(ACTIVATIONS)}")
+    return ACTIVATIONS[key]()
