@@ -71,6 +71,11 @@ class Module:
     def __setattr__(self, name: str, value: Any) -> None:
         if "_parameters" not in self.__dict__:
             raise RuntimeError(f"{type(self).__name__}.__init__ must call super().__init__() first")
+        if name in self._buffers and isinstance(value, np.ndarray):
+            # Re-assigning a registered buffer (``self.running_mean = new``) keeps it a buffer,
+            # so state_dict does not silently lose it.
+            object.__setattr__(self, name, value)
+            return
         for registry in (self._parameters, self._modules, self._buffers):
             registry.pop(name, None)
         if isinstance(value, Parameter):
@@ -131,7 +136,14 @@ class Module:
                 yield (f"{mod_name}.{name}" if mod_name else name), p
 
     def parameters(self) -> list[Parameter]:
-        return [p for _, p in self.named_parameters()]
+        """Every trainable Parameter once (a Parameter shared by two layers is listed once)."""
+        seen: set[int] = set()
+        out = []
+        for _, p in self.named_parameters():
+            if id(p) not in seen:
+                seen.add(id(p))
+                out.append(p)
+        return out
 
     def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:
         for mod_name, mod in self.named_modules(prefix):
@@ -213,7 +225,8 @@ class Module:
 
     def summary(self, input_shape: tuple[int, ...], **kwargs: Any) -> Any:
         """Keras-style table of output shapes, parameters, MACs and memory (see ``chainrule.summary``)."""
-        from .summary import summary  # noqa: PLC0415  (summary sits beside core, imported on use)
+        # Imported on use: summary sits beside core and imports it.
+        from .summary import summary
 
         return summary(self, input_shape, **kwargs)
 

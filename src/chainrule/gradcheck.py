@@ -22,6 +22,7 @@ same mask.
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -73,7 +74,7 @@ class GradcheckReport:
         rows = [f"{self.subject}: {'ok' if self.ok else 'FAILED'} (tol {self.tol:.0e})"]
         for r in self.results:
             flag = "ok" if r.ok(self.tol) else "FAIL"
-            rows.append(f"  {r.name:<24} {str(r.shape):<18} max_rel={r.max_rel:.2e}  "
+            rows.append(f"  {r.name:<24} {r.shape!s:<18} max_rel={r.max_rel:.2e}  "
                         f"max_abs={r.max_abs:.2e}  n={r.checked:<6} {flag}")
         return "\n".join(rows)
 
@@ -129,7 +130,12 @@ def gradcheck(module: Module, x: np.ndarray, *, eps: float = 1e-6, tol: float = 
     """
     gen = as_rng(rng)
     m = copy.deepcopy(module).astype(np.float64)
-    x = np.array(x, dtype=np.float64, copy=True, order="C")
+    if np.asarray(x).dtype.kind in "iub":
+        # Integer inputs (token ids, class indices) have no gradient: check parameters only.
+        x = np.array(x, copy=True, order="C")
+        check_input = False
+    else:
+        x = np.array(x, dtype=np.float64, copy=True, order="C")
     rng_states = [(r, copy.deepcopy(r.bit_generator.state)) for r in _rngs(m)]
 
     def run() -> np.ndarray:
@@ -140,7 +146,8 @@ def gradcheck(module: Module, x: np.ndarray, *, eps: float = 1e-6, tol: float = 
     y = run()
     proj = gen.standard_normal(y.shape)
     m.zero_grad()
-    dx = m.backward(proj.copy())
+    # Copy: later forward calls must not be able to overwrite the analytic answer.
+    dx = np.array(m.backward(proj.copy()), dtype=np.float64, copy=True)
 
     def loss() -> float:
         return float(np.sum(run() * proj))
@@ -154,6 +161,11 @@ def gradcheck(module: Module, x: np.ndarray, *, eps: float = 1e-6, tol: float = 
     targets = ([("input", x, dx)] if check_input else []) + [
         (name, p.data, p.grad.copy()) for name, p in m.named_parameters()]
     for name, z, analytic in targets:
+        if analytic.shape != z.shape:
+            # A gradient of the wrong shape is a failure, never something to broadcast.
+            report.results.append(TensorCheck(f"{name} (grad shape {analytic.shape})", z.shape,
+                                              math.inf, math.inf, 0))
+            continue
         idx = pick(z.size)
         numeric = numeric_gradient(loss, z, eps, idx)
         if idx is not None:

@@ -40,12 +40,20 @@ class Loss:
 def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
     """log softmax via log-sum-exp: ``z − m − log Σ e^{z−m}``, m = max z (finite for any finite z)."""
     shifted = z - z.max(axis=axis, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    with np.errstate(under="ignore"):  # e^(very negative) → 0 is exact enough and intended
+        return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
 def _check_labels(target: np.ndarray, n: int, classes: int) -> np.ndarray:
     if target.shape != (n,):
         raise ValueError(f"integer labels must have shape ({n},), got {target.shape}")
+    if target.dtype.kind == "f":
+        # Labels read from CSV often arrive as floats; accept them only when integral.
+        if not np.all(np.isfinite(target)) or np.any(target != np.round(target)):
+            raise ValueError("class labels must be whole numbers; got non-integral floats")
+        target = target.astype(np.int64)
+    elif target.dtype.kind not in "iub":
+        raise ValueError(f"class labels must be integers, got dtype {target.dtype}")
     if target.size and (target.min() < 0 or target.max() >= classes):
         bad = target[(target < 0) | (target >= classes)]
         raise ValueError(f"labels must lie in [0, {classes}); found {sorted(set(bad.tolist()))[:5]}")
@@ -65,7 +73,9 @@ class SoftmaxCrossEntropy(Loss):
     and never takes the log of a probability that underflowed to 0, so logits of ±1e4
     give a finite loss and gradient.
 
-    Shapes: z (N, C); target (N,) integers in [0, C) or (N, C) floats; gradient (N, C).
+    Shapes: z (N, C); gradient (N, C); target either ``(N,)`` class labels in [0, C)
+    (integers, or integral floats) or ``(N, C)`` one-hot / probability rows (any dtype,
+    including integer or boolean one-hot). The target's rank decides which.
     """
 
     def forward(self, logits: np.ndarray, target: np.ndarray) -> float:
@@ -75,8 +85,9 @@ class SoftmaxCrossEntropy(Loss):
         n, c = logits.shape
         target = np.asarray(target)
         logp = log_softmax(logits)
-        grad = np.exp(logp)
-        if target.dtype.kind in "iub":
+        with np.errstate(under="ignore"):
+            grad = np.exp(logp)  # softmax(z), computed from log p so it never overflows
+        if target.ndim == 1:
             y = _check_labels(target, n, c)
             rows = np.arange(n)
             total = -float(logp[rows, y].sum(dtype=np.float64))
@@ -130,7 +141,8 @@ class BCEWithLogits(Loss):
         if target.shape != logits.shape:
             raise ValueError(f"BCEWithLogits: logits {logits.shape} and target {target.shape} differ")
         t = target.astype(logits.dtype, copy=False)
-        per = np.maximum(logits, 0) - logits * t + np.log1p(np.exp(-np.abs(logits)))
+        with np.errstate(under="ignore"):  # e^(−|z|) → 0 for large |z| is intended
+            per = np.maximum(logits, 0) - logits * t + np.log1p(np.exp(-np.abs(logits)))
         scale = 1.0 / logits.size if self.reduction == "mean" and logits.size else 1.0
         sig = np.tanh(logits * 0.5)
         sig += 1.0

@@ -14,14 +14,22 @@ from ..core import Module
 
 
 class Identity(Module):
-    """y = x.  Backward: dx = dy."""
+    """y = x.  Backward: dx = dy.  Shapes: any; y, dy and dx share x's shape."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        # Only the shape is cached: it lets backward enforce the protocol's
+        # "backward before forward is an error" like every other layer.
+        self._shape: tuple[int, ...] | None = None
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         """Return x unchanged."""
+        self._shape = x.shape
         return x
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         """Return dy unchanged."""
+        self._cached(self._shape)
         return dy
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -158,7 +166,8 @@ class Softmax(_Elementwise):
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         """y = softmax(x) along the axis."""
-        e = np.exp(x - x.max(axis=self.axis, keepdims=True))
+        with np.errstate(under="ignore"):  # e^(very negative) → 0 is the intended result
+            e = np.exp(x - x.max(axis=self.axis, keepdims=True))
         e /= e.sum(axis=self.axis, keepdims=True)
         self._cache = e
         return e
