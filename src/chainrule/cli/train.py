@@ -1,0 +1,152 @@
+"""``chainrule train`` and ``chainrule evaluate``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .options import add_model_args, model_config
+
+
+def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Register the ``train`` and ``evaluate`` subcommands."""
+    p = sub.add_parser("train", parents=[common], help="train a model and write a run folder",
+                       description="Train a model; writes config.json, history.csv, metrics.json, "
+                                   "model.npz and loss.png into --out.")
+    p.add_argument("--dataset", default="mnist-5k", help="training dataset (see `chainrule data list`)")
+    p.add_argument("--data-dir", default=None, help="folder holding the training dataset's files")
+    p.add_argument("--test-dataset", default=None,
+                   help="dataset whose test split is reported (default: the training dataset's own "
+                        "test split; for mnist-5k, the official MNIST test set)")
+    add_model_args(p)
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=0.1)
+    p.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd")
+    p.add_argument("--momentum", type=float, default=0.0)
+    p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--val-size", type=float, default=0.1,
+                   help="validation fraction (< 1) or count (≥ 1) held out of the training split")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=None, help="run folder (default runs/<dataset>-<model>)")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
+    p.add_argument("--progress", action="store_true", help="show a progress bar")
+    p.set_defaults(handler=run_train)
+
+    e = sub.add_parser("evaluate", parents=[common], help="evaluate a saved model",
+                       description="Print accuracy, macro-F1 and the confusion matrix of a saved model.")
+    e.add_argument("checkpoint", help="model.npz written by `chainrule train`")
+    e.add_argument("--dataset", default="mnist")
+    e.add_argument("--split", default="test")
+    e.add_argument("--data-dir", default=None)
+    e.add_argument("--batch-size", type=int, default=1000)
+    e.add_argument("--json", action="store_true", help="print the results as JSON")
+    e.set_defaults(handler=run_evaluate)
+
+
+def _inputs(x: np.ndarray, config: dict[str, Any]) -> np.ndarray:
+    from ..models.config import flattens_input  # noqa: PLC0415
+
+    return x.reshape(len(x), -1) if flattens_input(config) else x
+
+
+def default_test_source(dataset: str) -> str:
+    """The dataset whose test split judges a model trained on ``dataset``."""
+    return "mnist" if dataset == "mnist-5k" else dataset
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Train, then write the run folder."""
+    import chainrule as cr  # noqa: PLC0415
+    from chainrule import data, optim, plots, train  # noqa: PLC0415
+
+    out = Path(args.out or f"runs/{args.dataset}-{args.model}")
+    out.mkdir(parents=True, exist_ok=True)
+    split_seed, init_seed, loader_seed = np.random.SeedSequence(args.seed).spawn(3)
+    ds = data.load(args.dataset, "train", data_dir=args.data_dir)
+    config = model_config(args, in_shape=ds.x.shape[1:], num_classes=ds.num_classes)
+    x_tr, y_tr, x_val, y_val = data.train_val_split(
+        _inputs(ds.x, config), ds.y, args.val_size, rng=np.random.default_rng(split_seed))
+    model = cr.models.build_model(config, rng=np.random.default_rng(init_seed))
+    loss = cr.SoftmaxCrossEntropy()
+    if args.optimizer == "sgd":
+        opt = optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum,
+                        weight_decay=args.weight_decay)
+    else:
+        opt = optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    train_loader = data.DataLoader(x_tr, y_tr, args.batch_size, shuffle=True,
+                                   rng=np.random.default_rng(loader_seed))
+    val_loader = data.DataLoader(x_val, y_val, 1000, shuffle=False)
+    run_config = {"command": "train", **{k: v for k, v in vars(args).items() if k != "handler"},
+                  "model_config": config, "train_source": ds.source, "chainrule": cr.__version__}
+    (out / "config.json").write_text(json.dumps(run_config, indent=2) + "\n")
+    ckpt = out / "checkpoint.npz"
+    callbacks = [train.CSVLogger(out / "history.csv"),
+                 train.ModelCheckpoint(ckpt, config=run_config)]
+    if args.progress:
+        callbacks.append(train.ProgressBar())
+    t0 = time.perf_counter()
+    history = train.fit(model, loss, opt, train_loader, val_loader, epochs=args.epochs,
+                        callbacks=callbacks, resume_from=ckpt if args.resume else None)
+    seconds = time.perf_counter() - t0
+    cr.save(out / "model.npz", model, model_config=config, dataset=args.dataset, seed=args.seed)
+
+    metrics: dict[str, Any] = {"dataset": args.dataset, "train_source": ds.source,
+                               "epochs": len(history.epoch_log), "seed": args.seed}
+    last = history.epoch_log[-1] if history.epoch_log else {}
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        if key in last:
+            metrics[f"final_{key}"] = last[key]
+    test_name = args.test_dataset or default_test_source(args.dataset)
+    if data.available(test_name, "test"):
+        test = data.load(test_name, "test")
+        preds = train.predict(model, _inputs(test.x, config), batch_size=1000).argmax(axis=1)
+        metrics.update(test_dataset=test_name, test_source=test.source,
+                       test_accuracy=cr.metrics.accuracy(test.y, preds),
+                       test_macro_f1=cr.metrics.macro_f1(test.y, preds, test.num_classes))
+    else:
+        metrics["test_dataset"] = None
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    (out / "timing.json").write_text(json.dumps({"train_seconds": seconds}, indent=2) + "\n")
+    plots.loss_curves(out / "history.csv", out / "loss.png",
+                      title=f"{config['model'].upper()} on {args.dataset}")
+    print(f"trained {args.epochs} epochs in {seconds:.1f} s -> {out}")
+    for key, value in metrics.items():
+        if isinstance(value, float):
+            print(f"  {key:<20} {value:.4f}")
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    """Load a saved model and report its accuracy, macro-F1 and confusion matrix."""
+    import chainrule as cr  # noqa: PLC0415
+    from chainrule import data, train  # noqa: PLC0415
+
+    meta = cr.load(args.checkpoint)
+    config = meta.get("model_config")
+    if not config:
+        raise ValueError(f"{args.checkpoint} holds no model_config; was it written by `chainrule train`?")
+    model = cr.models.build_model(config)
+    cr.load(args.checkpoint, model=model)
+    ds = data.load(args.dataset, args.split, data_dir=args.data_dir)
+    x = _inputs(ds.x, config)
+    preds = train.predict(model, x, batch_size=args.batch_size).argmax(axis=1)
+    acc = cr.metrics.accuracy(ds.y, preds)
+    f1 = cr.metrics.macro_f1(ds.y, preds, ds.num_classes)
+    cm = cr.metrics.confusion_matrix(ds.y, preds, ds.num_classes)
+    if args.json:
+        print(json.dumps({"dataset": ds.name, "split": ds.split, "source": ds.source,
+                          "accuracy": acc, "macro_f1": f1, "confusion_matrix": cm.tolist()}))
+        return 0
+    print(f"{ds.name}/{ds.split} ({len(ds)} samples, from {ds.source})")
+    print(f"accuracy  {acc:.4f}\nmacro-F1  {f1:.4f}\nconfusion matrix (rows: true, columns: predicted)")
+    width = max(5, len(str(cm.max())) + 1)
+    print(" " * 6 + "".join(f"{j:>{width}}" for j in range(ds.num_classes)))
+    for i, row in enumerate(cm):
+        print(f"{i:>5} " + "".join(f"{v:>{width}}" for v in row))
+    return 0
