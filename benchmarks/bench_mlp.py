@@ -79,7 +79,7 @@ class FixedOrderLoader:
         self.rng = np.random.default_rng(0)
 
     def __len__(self) -> int:
-        return -(-len(self.order) // self.batch_size)
+        return (len(self.order) + self.batch_size - 1) // self.batch_size
 
     def __iter__(self):
         return self.batches(0)

@@ -22,7 +22,7 @@ def _common() -> argparse.ArgumentParser:
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (exposed for tests and documentation)."""
-    from . import commands, train  # noqa: PLC0415  (keeps `chainrule --help` light)
+    from . import commands, train
 
     parser = argparse.ArgumentParser(
         prog="chainrule", description="Hand-written backprop in NumPy: train, verify, explore.")
@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_parsers(sub, common)
     commands.add_parsers(sub, common)
     try:
-        from ..lab.cli import add_parser as add_lab_parser  # noqa: PLC0415
+        from ..lab.cli import add_parser as add_lab_parser
     except ImportError:  # the lab is optional while it is being built
         add_lab_parser = None
     if add_lab_parser is not None:
@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``chainrule`` console script; returns the exit status."""
     args = build_parser().parse_args(argv)
-    from threadpoolctl import threadpool_limits  # noqa: PLC0415
+    from threadpoolctl import threadpool_limits
 
     try:
         if args.threads is not None:

@@ -38,7 +38,7 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def run_data_list(args: argparse.Namespace) -> int:
     """Print every dataset/split and where it resolves from (or why it does not)."""
-    from chainrule import data  # noqa: PLC0415
+    from chainrule import data
 
     rows = data.describe()
     w = max(len(r["name"]) for r in rows) + 2
@@ -50,7 +50,7 @@ def run_data_list(args: argparse.Namespace) -> int:
 
 def run_data_download(args: argparse.Namespace) -> int:
     """Download (checksummed) a dataset into the user cache."""
-    from chainrule import data  # noqa: PLC0415
+    from chainrule import data
 
     for path in data.download(args.name, split=args.split):
         print(f"ok  {path}")
@@ -59,7 +59,7 @@ def run_data_download(args: argparse.Namespace) -> int:
 
 def run_gradcheck(args: argparse.Namespace) -> int:
     """Check every catalogued layer and loss; exit 1 if any fails."""
-    from chainrule import catalogue  # noqa: PLC0415
+    from chainrule import catalogue
 
     reports = catalogue.run_all(tol=args.tol)
     print(catalogue.format_table(reports))
@@ -69,14 +69,14 @@ def run_gradcheck(args: argparse.Namespace) -> int:
 
 
 def _dataset_shape(name: str) -> tuple[int, ...]:
-    from chainrule import data  # noqa: PLC0415
+    from chainrule import data
 
     return tuple(data.input_shape(name))
 
 
 def run_summary(args: argparse.Namespace) -> int:
     """Build the model the flags describe and print its summary table."""
-    from chainrule.models import build_model  # noqa: PLC0415
+    from chainrule.models import build_model
 
     if args.input_shape:
         in_shape = tuple(int(v) for v in args.input_shape.split(","))

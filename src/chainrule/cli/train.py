@@ -50,7 +50,7 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _inputs(x: np.ndarray, config: dict[str, Any]) -> np.ndarray:
-    from ..models.config import flattens_input  # noqa: PLC0415
+    from ..models.config import flattens_input
 
     return x.reshape(len(x), -1) if flattens_input(config) else x
 
@@ -62,8 +62,8 @@ def default_test_source(dataset: str) -> str:
 
 def run_train(args: argparse.Namespace) -> int:
     """Train, then write the run folder."""
-    import chainrule as cr  # noqa: PLC0415
-    from chainrule import data, optim, plots, train  # noqa: PLC0415
+    import chainrule as cr
+    from chainrule import data, optim, plots, train
 
     out = Path(args.out or f"runs/{args.dataset}-{args.model}")
     out.mkdir(parents=True, exist_ok=True)
@@ -124,8 +124,8 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     """Load a saved model and report its accuracy, macro-F1 and confusion matrix."""
-    import chainrule as cr  # noqa: PLC0415
-    from chainrule import data, train  # noqa: PLC0415
+    import chainrule as cr
+    from chainrule import data, train
 
     meta = cr.load(args.checkpoint)
     config = meta.get("model_config")

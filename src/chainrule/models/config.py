@@ -21,8 +21,8 @@ MODEL_KINDS = ("mlp", "cnn")
 
 def build_model(config: dict[str, Any], *, rng: RNGLike = None) -> Module:
     """Instantiate the model a config describes (weights drawn from ``rng``)."""
-    from .cnn import CNN  # noqa: PLC0415  (models import each other lazily)
-    from .mlp import MLP  # noqa: PLC0415
+    from .cnn import CNN
+    from .mlp import MLP
 
     kind = config.get("model")
     in_shape = tuple(int(s) for s in config["in_shape"])
