@@ -1,0 +1,156 @@
+"""Dense layer and activations through the shared harness, plus stability and error messages."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.gradcheck import away_from_kinks
+from harness import assert_all_dtype, check_layer
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _softmax(x, axis=-1):
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+ACTIVATION_CASES = {
+    "identity": (cr.Identity, lambda x, p: x),
+    "sigmoid": (cr.Sigmoid, lambda x, p: _sigmoid(x)),
+    "tanh": (cr.Tanh, lambda x, p: np.tanh(x)),
+    "improved_sigmoid": (cr.ImprovedSigmoid, lambda x, p: 1.7159 * np.tanh(2.0 * x / 3.0)),
+    "relu": (cr.ReLU, lambda x, p: np.where(x > 0, x, 0.0)),
+    "leaky_relu": (lambda: cr.LeakyReLU(0.2), lambda x, p: np.where(x > 0, x, 0.2 * x)),
+    "softmax": (cr.Softmax, lambda x, p: _softmax(x)),
+}
+
+
+@pytest.mark.parametrize("shape", [(1, 6), (3, 5), (2, 3, 4)])
+@pytest.mark.parametrize("name", list(ACTIVATION_CASES))
+def test_activation_harness(name, shape, rng):
+    make, closed_form = ACTIVATION_CASES[name]
+    x = away_from_kinks(2.0 * rng.standard_normal(shape))
+    check_layer(make, x, closed_form)
+
+
+def test_softmax_other_axis(rng):
+    x = rng.standard_normal((2, 3, 4))
+    check_layer(lambda: cr.Softmax(axis=1), x, lambda x, p: _softmax(x, axis=1))
+
+
+@pytest.mark.parametrize("n,fin,fout", [(1, 1, 1), (1, 7, 3), (5, 3, 4), (4, 9, 2)])
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_harness(n, fin, fout, bias, rng):
+    x = rng.standard_normal((n, fin))
+
+    def closed_form(x, p):
+        return x @ p["weight"] + (p["bias"] if bias else 0.0)
+
+    report = check_layer(lambda: cr.Linear(fin, fout, bias=bias, rng=1), x, closed_form)
+    assert {r.name for r in report.results} == {"input", "weight"} | ({"bias"} if bias else set())
+
+
+def test_linear_with_given_params_and_extra_axes(rng):
+    W = rng.standard_normal((4, 3))
+    b = rng.standard_normal(3)
+    x = rng.standard_normal((2, 5, 4))  # (N, T, F): parameter gradients sum over N and T
+    check_layer(lambda: cr.Linear(4, 3), x, lambda x, p: x @ W + b,
+                params={"weight": W, "bias": b})
+
+
+def test_mlp_harness(rng):
+    def make():
+        return cr.Sequential(cr.Linear(6, 5, rng=0), cr.Sigmoid(), cr.Linear(5, 4, rng=1),
+                             cr.Tanh(), cr.Linear(4, 3, rng=2))
+
+    def closed_form(x, p):
+        h = _sigmoid(x @ p["0.weight"] + p["0.bias"])
+        h = np.tanh(h @ p["2.weight"] + p["2.bias"])
+        return h @ p["4.weight"] + p["4.bias"]
+
+    params = {"0.bias": rng.standard_normal(5), "2.bias": rng.standard_normal(4)}
+    report = check_layer(make, rng.standard_normal((3, 6)), closed_form, params=params)
+    assert report["4.bias"].max_rel < 1e-6
+
+
+def test_relu_subgradient_at_zero_is_zero():
+    layer = cr.ReLU()
+    layer.forward(np.array([-1.0, 0.0, 2.0]))
+    np.testing.assert_array_equal(layer.backward(np.ones(3)), [0.0, 0.0, 1.0])
+
+
+def test_float32_forward_backward_leaves_every_array_float32(rng):
+    """Forward + backward of a whole MLP keeps parameters, grads, caches and outputs float32.
+
+    (The optimizer step belongs to this test too; it is added with the optimizers.)
+    """
+    model = cr.Sequential(cr.Linear(8, 6, rng=0), cr.Sigmoid(), cr.Linear(6, 5, rng=1),
+                          cr.ReLU(), cr.Linear(5, 4, rng=2), cr.LeakyReLU(), cr.Linear(4, 3),
+                          cr.ImprovedSigmoid(), cr.Tanh(), cr.Softmax())
+    loss = cr.SoftmaxCrossEntropy()
+    x = rng.standard_normal((7, 8)).astype(np.float32)
+    y = model.forward(x, training=True)
+    value = loss.forward(y, np.arange(7) % 3)
+    dx = model.backward(loss.backward())
+    assert isinstance(value, float)
+    assert y.dtype == dx.dtype == loss.backward().dtype == np.float32
+    assert_all_dtype(model, np.float32)
+
+
+# ------------------------------------------------------------------ numerical stability
+def test_sigmoid_extremes_exact_and_silent():
+    layer = cr.Sigmoid()
+    for dtype in (np.float32, np.float64):
+        with warnings.catch_warnings(), np.errstate(all="raise"):
+            warnings.simplefilter("error")
+            y = layer.forward(np.array([-1e3, 1e3, 0.0], dtype=dtype))
+            dx = layer.backward(np.ones(3, dtype=dtype))
+        np.testing.assert_array_equal(y, [0.0, 1.0, 0.5])
+        np.testing.assert_array_equal(dx, [0.0, 0.0, 0.25])
+
+
+def test_softmax_extreme_logits_silent():
+    with warnings.catch_warnings(), np.errstate(all="raise"):
+        warnings.simplefilter("error")
+        y = cr.Softmax().forward(np.array([[1e4, -1e4, 0.0]]))
+    np.testing.assert_array_equal(y, [[1.0, 0.0, 0.0]])
+
+
+# ------------------------------------------------------------------ error messages
+def test_linear_wrong_feature_count_names_layer_and_shapes():
+    with pytest.raises(ValueError, match=r"Linear\(4, 3\).*\(N, 4\).*\(2, 5\)"):
+        cr.Linear(4, 3).forward(np.zeros((2, 5), dtype=np.float32))
+    with pytest.raises(ValueError, match="Linear"):
+        cr.Linear(4, 3).output_shape((5,))
+
+
+def test_linear_rejects_nonpositive_sizes():
+    with pytest.raises(ValueError, match="positive"):
+        cr.Linear(0, 3)
+
+
+def test_linear_casts_input_to_weight_dtype():
+    assert cr.Linear(2, 2, rng=0).forward(np.ones((1, 2))).dtype == np.float32
+    assert cr.Linear(2, 2, rng=0, dtype=np.float64).forward(np.ones((1, 2), np.float32)).dtype \
+        == np.float64
+
+
+def test_linear_macs_and_output_shape():
+    layer = cr.Linear(784, 100)
+    assert layer.macs((784,)) == 78_400
+    assert layer.macs((5, 784)) == 5 * 78_400
+    assert layer.output_shape((784,)) == (100,)
+
+
+def test_activation_factory():
+    assert isinstance(cr.activation("Leaky-ReLU"), cr.LeakyReLU)
+    assert isinstance(cr.activation("improved_sigmoid"), cr.ImprovedSigmoid)
+    with pytest.raises(ValueError, match="unknown activation 'swish'"):
+        cr.activation("swish")
