@@ -4,7 +4,7 @@
     model = cr.Sequential(cr.Linear(784, 100), cr.Sigmoid(), cr.Linear(100, 10))
 """
 
-from . import init
+from . import init, optim
 from .backend import DEFAULT_DTYPE, as_rng, get_array_module
 from .core import Module, Parameter, Sequential
 from .layers import *  # noqa: F403  (the public layer classes, listed in layers.__all__)
@@ -15,5 +15,5 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_DTYPE", "BCEWithLogits", "Loss", "MSELoss", "Module", "Parameter", "Sequential",
-    "SoftmaxCrossEntropy", "as_rng", "get_array_module", "init", *_layer_names,
+    "SoftmaxCrossEntropy", "as_rng", "get_array_module", "init", "optim", *_layer_names,
 ]
