@@ -1,0 +1,151 @@
+"""The gradient-check catalogue: one small example case per layer and loss in the library.
+
+``chainrule gradcheck`` runs ``run_all()`` and prints ``format_table(...)``: one row per
+case with the worst relative error over its input and parameters, exiting non-zero when
+any case fails. The same cases run in the test suite (``tests/test_catalogue.py``).
+
+Adding a layer is a three-line edit at the bottom of this file::
+
+    register("Conv2d 3x3 pad 1",
+             lambda rng: (Conv2d(2, 3, 3, padding=1, rng=rng), rng.standard_normal((2, 2, 6, 5)), False),
+             max_checks=60)
+
+``build(rng)`` receives a seeded ``np.random.Generator`` and returns ``(module, x, training)``:
+a freshly built layer (any dtype; the check casts it to float64), an input, and the
+``training`` flag for forward. Keep inputs off kinks (``gradcheck.away_from_kinks``) and the
+whole catalogue fast: pass ``max_checks`` (entries sampled per tensor) for big tensors.
+Losses use ``register_loss(name, build)`` with ``build(rng) -> (loss, prediction, target)``.
+Case names are unique; a case whose build or check raises is reported as failed, not skipped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .core import Sequential
+from .gradcheck import DEFAULT_TOL, GradcheckReport, TensorCheck, gradcheck, gradcheck_loss
+from .gradcheck import away_from_kinks as _off
+from .layers import Identity, ImprovedSigmoid, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
+from .losses import BCEWithLogits, MSELoss, SoftmaxCrossEntropy
+
+
+@dataclass(frozen=True)
+class Case:
+    """One catalogue entry: ``build(rng)`` gives ``(module, x, training)`` or, for a loss,
+    ``(loss, prediction, target)``."""
+
+    name: str
+    build: Callable[[np.random.Generator], tuple]
+    kind: str = "layer"
+    max_checks: int | None = None
+
+
+_CASES: dict[str, Case] = {}
+
+
+def register(name: str, build: Callable[[np.random.Generator], tuple], *,
+             max_checks: int | None = None) -> Case:
+    """Add a layer case; ``build(rng) -> (module, x, training)``."""
+    return _add(Case(name, build, "layer", max_checks))
+
+
+def register_loss(name: str, build: Callable[[np.random.Generator], tuple]) -> Case:
+    """Add a loss case; ``build(rng) -> (loss, prediction, target)``."""
+    return _add(Case(name, build, "loss"))
+
+
+def _add(case: Case) -> Case:
+    if case.name in _CASES:
+        raise ValueError(f"catalogue already has a case named {case.name!r}")
+    _CASES[case.name] = case
+    return case
+
+
+def cases() -> list[Case]:
+    """Every registered case, in registration order."""
+    return list(_CASES.values())
+
+
+def run_case(case: Case, tol: float = DEFAULT_TOL, seed: int = 0) -> GradcheckReport:
+    """Build and check one case; errors become a failed report naming the exception."""
+    rng = np.random.default_rng(seed)
+    try:
+        if case.kind == "loss":
+            loss, prediction, target = case.build(rng)
+            report = gradcheck_loss(loss, prediction, target, tol=tol)
+        else:
+            module, x, training = case.build(rng)
+            report = gradcheck(module, x, training=training, tol=tol, max_checks=case.max_checks,
+                               rng=rng)
+    except Exception as exc:  # noqa: BLE001  (a crashing layer is a failing one; the table goes on)
+        failure = TensorCheck(f"error: {type(exc).__name__}: {exc}", (), math.inf, math.inf, 0)
+        report = GradcheckReport(case.name, [failure], tol)
+    report.subject = case.name
+    return report
+
+
+def run_all(tol: float = DEFAULT_TOL, *, seed: int = 0,
+            names: list[str] | None = None) -> list[GradcheckReport]:
+    """Check every case (or only ``names``); one report per case, in registration order."""
+    selected = cases() if names is None else [_CASES[n] for n in names]
+    return [run_case(c, tol, seed) for c in selected]
+
+
+def format_table(reports: list[GradcheckReport]) -> str:
+    """A fixed-width table: case, tensors checked, worst tensor, its relative error, status."""
+    header = ("case", "tensors", "entries", "worst tensor", "max rel err", "status")
+    rows = []
+    for r in reports:
+        worst = max(r.results, key=lambda t: t.max_rel, default=None)
+        rows.append((r.subject, str(len(r.results)), str(sum(t.checked for t in r.results)),
+                     worst.name if worst else "-", f"{r.max_rel:.2e}",
+                     "ok" if r.ok else "FAILED"))
+    widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h)
+              for i, h in enumerate(header)]
+    def fmt(cells: tuple[str, ...]) -> str:
+        return "  ".join(f"{c:<{w}}" for c, w in zip(cells, widths)).rstrip()
+
+    out = [fmt(header), fmt(tuple("-" * w for w in widths))] + [fmt(row) for row in rows]
+    return "\n".join(out)
+
+
+# ====================================================================== the cases
+# Layers: build(rng) -> (module, x, training). Inputs for kinked layers go through _off.
+
+register("Linear 5→3", lambda rng: (Linear(5, 3, rng=rng), rng.standard_normal((4, 5)), False))
+register("Linear batch 1", lambda rng: (Linear(7, 2, rng=rng), rng.standard_normal((1, 7)), False))
+register("Linear no bias",
+         lambda rng: (Linear(3, 4, bias=False, rng=rng), rng.standard_normal((2, 3)), False))
+register("Linear (N,T,F)",
+         lambda rng: (Linear(4, 3, rng=rng), rng.standard_normal((2, 5, 4)), False))
+register("Identity", lambda rng: (Identity(), rng.standard_normal((3, 4)), False))
+register("Sigmoid", lambda rng: (Sigmoid(), 2 * rng.standard_normal((3, 5)), False))
+register("Tanh", lambda rng: (Tanh(), 2 * rng.standard_normal((3, 5)), False))
+register("ImprovedSigmoid",
+         lambda rng: (ImprovedSigmoid(), 2 * rng.standard_normal((3, 5)), False))
+register("ReLU", lambda rng: (ReLU(), _off(rng.standard_normal((3, 5))), False))
+register("LeakyReLU(0.1)",
+         lambda rng: (LeakyReLU(0.1), _off(rng.standard_normal((3, 5))), False))
+register("Softmax", lambda rng: (Softmax(), 2 * rng.standard_normal((3, 5)), False))
+register("Softmax axis=1", lambda rng: (Softmax(axis=1), rng.standard_normal((2, 4, 3)), False))
+register("MLP 6-5-4-3", lambda rng: (
+    Sequential(Linear(6, 5, rng=rng), Sigmoid(), Linear(5, 4, rng=rng), ReLU(),
+               Linear(4, 3, rng=rng)),
+    rng.standard_normal((3, 6)), False))
+
+# Losses: build(rng) -> (loss, prediction, target).
+
+register_loss("SoftmaxCrossEntropy labels", lambda rng: (
+    SoftmaxCrossEntropy(), 3 * rng.standard_normal((5, 4)), rng.integers(0, 4, 5)))
+register_loss("SoftmaxCrossEntropy soft targets", lambda rng: (
+    SoftmaxCrossEntropy(), rng.standard_normal((3, 4)), rng.dirichlet(np.ones(4), 3)))
+register_loss("SoftmaxCrossEntropy sum", lambda rng: (
+    SoftmaxCrossEntropy(reduction="sum"), rng.standard_normal((4, 3)), rng.integers(0, 3, 4)))
+register_loss("MSELoss", lambda rng: (
+    MSELoss(), rng.standard_normal((4, 3)), rng.standard_normal((4, 3))))
+register_loss("BCEWithLogits", lambda rng: (
+    BCEWithLogits(), 3 * rng.standard_normal((4, 3)), rng.uniform(0, 1, (4, 3))))
