@@ -1,0 +1,140 @@
+"""Private kernels shared by Conv2d, ConvTranspose2d and the pooling layers.
+
+Internal layout: **batch innermost**, ``(C, H, W, N)``. The public API stays NCHW; an
+NCHW array ``x`` becomes internal with ``x.transpose(1, 2, 3, 0)`` and an internal
+array is handed back as the NCHW *view* ``a.transpose(3, 0, 1, 2)``. Because NumPy's
+elementwise ufuncs keep the memory order of their inputs, a chain
+conv → ReLU → pool → conv passes the internal layout along without a single copy,
+while every array a caller sees has NCHW shape and indexing.
+
+Why batch innermost: every kernel offset (i, j) of a convolution or a pooling window
+is then one strided slice ``x[:, i::s, j::s, :]`` whose innermost run (the N samples)
+is contiguous, so im2col, col2im and pooling are kh·kw large vectorised copies/adds —
+no Python loop over the batch and no gather. The column matrix
+
+    col[c, i, j, ho, wo, n] = xpad[c, ho·sh + i, wo·sw + j, n]      shape (C·kh·kw, Ho·Wo·N)
+
+makes a convolution one BLAS call, ``y = W.reshape(O, C·kh·kw) @ col``, whose result
+``(O, Ho·Wo·N)`` is already the next layer's internal layout.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+Pads = tuple[int, int, int, int]  # (top, bottom, left, right)
+
+
+def pair(v: Any, name: str) -> tuple[int, int]:
+    """``3 → (3, 3)``; ``(3, 5) → (3, 5)``; validates non-negative ints."""
+    if isinstance(v, (int, np.integer)):
+        v = (int(v), int(v))
+    try:
+        a, b = (int(t) for t in v)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an int or a pair of ints, got {v!r}") from None
+    if a < 0 or b < 0:
+        raise ValueError(f"{name} must be non-negative, got {v!r}")
+    return a, b
+
+
+def out_size(size: int, pad_lo: int, pad_hi: int, k: int, s: int) -> int:
+    """⌊(size + pads − k)/s⌋ + 1 (may be ≤ 0 when the window does not fit)."""
+    return (size + pad_lo + pad_hi - k) // s + 1
+
+
+def same_pads(size: int, k: int, s: int) -> tuple[int, int]:
+    """TensorFlow's "same": total padding so the output is ⌈size/s⌉, the odd pixel at the end."""
+    total = max((-(-size // s) - 1) * s + k - size, 0)
+    return total // 2, total - total // 2
+
+
+def axis_arithmetic(size: int, pad_lo: int, pad_hi: int, k: int, s: int) -> str:
+    """One axis of the output-size formula, e.g. ``"(28 + 2·2 − 5)/1 + 1 = 28"``."""
+    pads = f"2·{pad_lo}" if pad_lo == pad_hi else f"{pad_lo} + {pad_hi}"
+    num = size + pad_lo + pad_hi - k
+    frac = f"({size} + {pads} − {k})/{s}"
+    if num % s:
+        frac = f"⌊{frac}⌋"
+    return f"{frac} + 1 = {num // s + 1}"
+
+
+def workspace(owner: Any, name: str, shape: tuple[int, ...], dtype: np.dtype,
+              fill: float | None = None) -> np.ndarray:
+    """A scratch array kept on ``owner`` and reused while shape and dtype stay the same.
+
+    Reuse avoids re-faulting tens of MB of fresh pages on every batch. With ``fill``
+    the array is filled only when (re)allocated: callers that write just the interior
+    of a padded buffer rely on the border keeping that value.
+    """
+    buf = owner.__dict__.get(name)
+    if buf is None or buf.shape != shape or buf.dtype != dtype:
+        buf = np.empty(shape, dtype=dtype) if fill is None else np.full(shape, fill, dtype=dtype)
+        object.__setattr__(owner, name, buf)
+    return buf
+
+
+def to_internal(x: np.ndarray, pads: Pads, owner: Any, name: str, fill: float = 0.0) -> np.ndarray:
+    """NCHW ``x`` → padded internal ``(C, H+pt+pb, W+pl+pr, N)``, C-contiguous.
+
+    Without padding this is free when ``x`` already is an NCHW view of internal memory.
+    With padding the interior of a reused buffer (border = ``fill``) is overwritten.
+    """
+    xt = x.transpose(1, 2, 3, 0)
+    pt, pb, pl, pr = pads
+    if not any(pads):
+        return np.ascontiguousarray(xt)
+    c, h, w, n = xt.shape
+    buf = workspace(owner, name, (c, h + pt + pb, w + pl + pr, n), x.dtype, fill)
+    buf[:, pt:pt + h, pl:pl + w, :] = xt
+    return buf
+
+
+def to_nchw(a: np.ndarray) -> np.ndarray:
+    """Internal ``(C, H, W, N)`` → the NCHW view (no copy)."""
+    return a.transpose(3, 0, 1, 2)
+
+
+def window(a: np.ndarray, i: int, j: int, sh: int, sw: int, ho: int, wo: int) -> np.ndarray:
+    """The strided slice ``a[:, i + sh·ho', j + sw·wo', :]`` for kernel offset (i, j)."""
+    return a[:, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw, :]
+
+
+def im2col(xp: np.ndarray, kh: int, kw: int, sh: int, sw: int, ho: int, wo: int,
+           out: np.ndarray) -> np.ndarray:
+    """Fill ``out`` (C, kh, kw, Ho, Wo, N) with ``xp[c, ho·sh+i, wo·sw+j, n]``; return it."""
+    for i in range(kh):
+        for j in range(kw):
+            out[:, i, j] = window(xp, i, j, sh, sw, ho, wo)
+    return out
+
+
+def col2im(col: np.ndarray, out: np.ndarray, sh: int, sw: int) -> np.ndarray:
+    """Adjoint of ``im2col``: ``out[c, ho·sh+i, wo·sw+j, n] += col[c, i, j, ho, wo, n]``.
+
+    ``col`` is (C, kh, kw, Ho, Wo, N); ``out`` (C, Hp, Wp, N) is accumulated into, so
+    overlapping windows (stride < kernel) sum their contributions.
+    """
+    _, kh, kw, ho, wo, _ = col.shape
+    for i in range(kh):
+        for j in range(kw):
+            window(out, i, j, sh, sw, ho, wo)[...] += col[:, i, j]
+    return out
+
+
+def check_rank4(layer: Any, x: np.ndarray, channels: int | None) -> None:
+    """Raise ValueError naming ``layer`` unless ``x`` is (N, channels, H, W)."""
+    c = "C" if channels is None else channels
+    if x.ndim != 4 or (channels is not None and x.shape[1] != channels):
+        raise ValueError(f"{layer!r} expects input of shape (N, {c}, H, W), "
+                         f"got {tuple(x.shape)}")
+
+
+def as_float(x: np.ndarray, dtype: np.dtype | None) -> np.ndarray:
+    """Cast to ``dtype`` (the weight dtype) or, for a layer without weights, to float32 if not float."""
+    x = np.asarray(x)
+    if dtype is None:
+        return x if x.dtype.kind == "f" else x.astype(np.float32)
+    return x if x.dtype == dtype else x.astype(dtype)

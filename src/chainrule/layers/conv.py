@@ -1,0 +1,188 @@
+"""2-D convolution (cross-correlation, as in every deep-learning library) via im2col + one GEMM."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import init as initializers
+from ..backend import RNGLike, as_dtype, as_rng
+from ..core import Module, Parameter
+from ._im2col import (
+    Pads,
+    as_float,
+    axis_arithmetic,
+    check_rank4,
+    col2im,
+    im2col,
+    out_size,
+    pair,
+    same_pads,
+    to_internal,
+    to_nchw,
+    workspace,
+)
+
+
+class Conv2d(Module):
+    """2-D convolution ``y = W ⋆ x + b`` (cross-correlation, PyTorch's ``nn.Conv2d``).
+
+    With ``xp`` the zero-padded input and strides (sh, sw):
+
+        y[n, o, h, w] = b[o] + Σ_{c,i,j} W[o, c, i, j] · xp[n, c, h·sh + i, w·sw + j]
+
+    Computed as one matrix product: ``col[(c,i,j), (h,w,n)] = xp[n, c, h·sh+i, w·sw+j]``
+    (im2col, shape (C·kh·kw, Ho·Wo·N)) and ``y = W₂·col + b`` with ``W₂ = W.reshape(O, C·kh·kw)``.
+
+    Backward
+    --------
+    With ``dy = ∂L/∂y`` reshaped to ``dy₂`` (O, Ho·Wo·N):
+
+    * ``∂L/∂W[o,c,i,j] = Σ_{n,h,w} dy[n,o,h,w] · xp[n,c,h·sh+i,w·sw+j]``, i.e. ``dW₂ = dy₂·colᵀ``;
+    * ``∂L/∂b[o] = Σ_{n,h,w} dy[n,o,h,w]`` — the bias is broadcast over batch and space;
+    * ``∂L/∂xp[n,c,h·sh+i,w·sw+j] += Σ_o W[o,c,i,j] · dy[n,o,h,w]``, i.e. ``dcol = W₂ᵀ·dy₂``
+      scattered back by col2im (overlapping windows add up); ``dx`` is ``dxp`` with the
+      padding cropped off.
+
+    Shapes
+    ------
+    x, dx: ``(N, C, H, W)``   W: ``(O, C, kh, kw)`` (PyTorch's layout: weights copy directly)
+    b: ``(O,)``   y, dy: ``(N, O, Ho, Wo)`` with ``Ho = ⌊(H + pt + pb − kh)/sh⌋ + 1`` (floor:
+    rows that no window reaches get zero gradient), likewise ``Wo``.
+
+    Padding: an int or (ph, pw) pads both sides of each axis; ``"valid"`` is 0; ``"same"``
+    pads with zeros so that ``Ho = ⌈H/sh⌉``, using TensorFlow's split — total
+    ``max((Ho−1)·sh + kh − H, 0)``, top ``⌊total/2⌋``, the odd pixel at the bottom (right).
+
+    Reduction: none; gradients sum over the batch (the loss carries the 1/N).
+    Input of another dtype is cast to the weight dtype. Outputs and input gradients are
+    NCHW views of batch-innermost memory (see ``_im2col``), which the next conv or pool
+    layer reads without a copy; ``np.ascontiguousarray`` gives a plain NCHW array.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
+                 stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] | str = 0,
+                 bias: bool = True, *, init: str | Any = "fan_in_uniform",
+                 bias_init: str | Any = "zeros", rng: RNGLike = None, dtype: Any = None) -> None:
+        super().__init__()
+        if int(in_channels) <= 0 or int(out_channels) <= 0:
+            raise ValueError(f"Conv2d needs positive channels, got ({in_channels}, {out_channels})")
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.kernel_size = pair(kernel_size, "kernel_size")
+        self.stride = pair(stride, "stride")
+        if min(self.kernel_size) < 1 or min(self.stride) < 1:
+            raise ValueError(f"Conv2d kernel_size and stride must be ≥ 1, got {kernel_size}, {stride}")
+        if isinstance(padding, str):
+            if padding.lower() not in ("same", "valid"):
+                raise ValueError(f"padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
+            self.padding: tuple[int, int] | str = padding.lower()
+        else:
+            self.padding = pair(padding, "padding")
+        self.dtype = as_dtype(dtype)
+        self.init, self.bias_init = init, bias_init
+        kh, kw = self.kernel_size
+        self.weight = Parameter(np.empty((self.out_channels, self.in_channels, kh, kw), self.dtype))
+        self.bias = Parameter(np.empty(self.out_channels, dtype=self.dtype)) if bias else None
+        self._col: np.ndarray | None = None
+        self.reset_parameters(rng)
+
+    def reset_parameters(self, rng: RNGLike = None) -> None:
+        """Draw fresh weights (and bias) from the configured initialisers."""
+        rng = as_rng(rng)
+        self.weight.data[...] = initializers.get(self.init)(self.weight.shape, rng, self.dtype)
+        if self.bias is not None:
+            self.bias.data[...] = initializers.get(self.bias_init)(self.bias.shape, rng, self.dtype)
+
+    # ----------------------------------------------------------------- geometry
+    def pads(self, h: int, w: int) -> Pads:
+        """Padding actually applied to an (h, w) input: (top, bottom, left, right)."""
+        if self.padding == "same":
+            return (*same_pads(h, self.kernel_size[0], self.stride[0]),
+                    *same_pads(w, self.kernel_size[1], self.stride[1]))
+        if self.padding == "valid":
+            return (0, 0, 0, 0)
+        ph, pw = self.padding
+        return (ph, ph, pw, pw)
+
+    def _geometry(self, input_shape: tuple[int, ...]) -> tuple[Pads, int, int]:
+        if len(input_shape) != 3 or input_shape[0] != self.in_channels:
+            raise ValueError(f"{self!r} expects input of shape (N, {self.in_channels}, H, W), "
+                             f"got (N, {', '.join(map(str, input_shape))})")
+        h, w = int(input_shape[1]), int(input_shape[2])
+        pads = self.pads(h, w)
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        if h + pads[0] + pads[1] < kh or w + pads[2] + pads[3] < kw:
+            raise ValueError(f"{self!r}: input of spatial size ({h}, {w}) with padding {pads} is "
+                             f"smaller than the kernel ({kh}, {kw}); got shape "
+                             f"(N, {', '.join(map(str, input_shape))})")
+        return pads, out_size(h, pads[0], pads[1], kh, sh), out_size(w, pads[2], pads[3], kw, sw)
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        _, ho, wo = self._geometry(tuple(input_shape))
+        return (self.out_channels, ho, wo)
+
+    def macs(self, input_shape: tuple[int, ...]) -> int:
+        """Multiply-accumulates per sample: O·C·kh·kw per output pixel (bias adds not counted)."""
+        _, ho, wo = self._geometry(tuple(input_shape))
+        kh, kw = self.kernel_size
+        return self.out_channels * self.in_channels * kh * kw * ho * wo
+
+    def shape_arithmetic(self, input_shape: tuple[int, ...]) -> str:
+        """How each spatial output size comes about, with the padding actually applied."""
+        pads, _, _ = self._geometry(tuple(input_shape))
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        return (f"H: {axis_arithmetic(input_shape[1], pads[0], pads[1], kh, sh)}; "
+                f"W: {axis_arithmetic(input_shape[2], pads[2], pads[3], kw, sw)}")
+
+    # ----------------------------------------------------------------- protocol
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        """y = W₂·im2col(pad(x)) + b."""
+        W = self.weight.data
+        x = np.asarray(x)
+        check_rank4(self, x, self.in_channels)
+        x = as_float(x, W.dtype)
+        n, c = x.shape[:2]
+        pads, ho, wo = self._geometry(x.shape[1:])
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        xp = to_internal(x, pads, self, "_xpad_buf")
+        if kh == kw == sh == sw == 1:  # a 1×1 window: the padded input is its own im2col
+            col = xp
+        else:
+            col = im2col(xp, kh, kw, sh, sw, ho, wo,
+                         workspace(self, "_col_buf", (c, kh, kw, ho, wo, n), W.dtype))
+        col2 = col.reshape(c * kh * kw, ho * wo * n)
+        y = W.reshape(self.out_channels, -1) @ col2
+        if self.bias is not None:
+            y += self.bias.data[:, None]
+        self._col, self._geom = col2, (x.shape, pads, ho, wo)
+        return to_nchw(y.reshape(self.out_channels, ho, wo, n))
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        """Add dy₂·colᵀ to W.grad and Σ dy to b.grad; return col2im(W₂ᵀ·dy₂), cropped."""
+        col2 = self._cached(self._col)
+        (n, c, h, w), (pt, pb, pl, pr), ho, wo = self._geom
+        W = self.weight.data
+        o = self.out_channels
+        if tuple(dy.shape) != (n, o, ho, wo):
+            raise ValueError(f"{self!r}.backward expects dy of shape {(n, o, ho, wo)}, "
+                             f"got {tuple(dy.shape)}")
+        dy2 = as_float(np.ascontiguousarray(dy.transpose(1, 2, 3, 0)), W.dtype).reshape(o, -1)
+        self.weight.grad += (dy2 @ col2.T).reshape(W.shape)
+        if self.bias is not None:
+            self.bias.grad += dy2.sum(axis=1)
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        W2t = W.reshape(o, -1).T
+        dxp = np.zeros((c, h + pt + pb, w + pl + pr, n), dtype=W.dtype)
+        if kh == kw == sh == sw == 1:
+            dxp[:, :ho, :wo, :] = (W2t @ dy2).reshape(c, ho, wo, n)
+        else:
+            dcol = workspace(self, "_dcol_buf", (c * kh * kw, ho * wo * n), W.dtype)
+            np.matmul(W2t, dy2, out=dcol)
+            col2im(dcol.reshape(c, kh, kw, ho, wo, n), dxp, sh, sw)
+        return to_nchw(dxp[:, pt:pt + h, pl:pl + w, :])
+
+    def extra_repr(self) -> str:
+        pad = repr(self.padding) if isinstance(self.padding, str) else self.padding
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={pad}, bias={self.bias is not None}")
