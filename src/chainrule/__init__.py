@@ -4,9 +4,10 @@
     model = cr.Sequential(cr.Linear(784, 100), cr.Sigmoid(), cr.Linear(100, 10))
 """
 
-from . import init, optim
+from . import init, metrics, optim
 from .backend import DEFAULT_DTYPE, as_rng, get_array_module
 from .core import Module, Parameter, Sequential
+from .io import load, save
 from .layers import *  # noqa: F403  (the public layer classes, listed in layers.__all__)
 from .layers import __all__ as _layer_names
 from .losses import BCEWithLogits, Loss, MSELoss, SoftmaxCrossEntropy
@@ -15,5 +16,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_DTYPE", "BCEWithLogits", "Loss", "MSELoss", "Module", "Parameter", "Sequential",
-    "SoftmaxCrossEntropy", "as_rng", "get_array_module", "init", "optim", *_layer_names,
+    "SoftmaxCrossEntropy", "as_rng", "get_array_module", "init", "load", "metrics", "optim",
+    "save", *_layer_names,
 ]

@@ -17,7 +17,7 @@ class Adam(Optimizer):
     (lr = η, betas = (β₁, β₂), weight_decay = λ)::
 
         g  ← g + λ·w                               (L2 weight decay, added to the gradient)
-        m  ← β₁·m + (1 − β₁)·g                     (computed as m + (1 − β₁)(g − m), as PyTorch's lerp)
+        m  ← β₁·m + (1 − β₁)·g                     (as m + (1 − β₁)(g − m): PyTorch's lerp)
         v  ← β₂·v + (1 − β₂)·g²
         m̂  = m / (1 − β₁ᵗ),   v̂ = v / (1 − β₂ᵗ)     (bias correction; m = v = 0 before step 1)
         w  ← w − η·m̂ / (√v̂ + ε)

@@ -1,0 +1,145 @@
+"""Save and load model/optimizer state as ``.npz`` files: atomic writes, never pickle.
+
+File layout (one flat ``.npz`` archive):
+
+* ``"model/<name>"``  — each entry of ``model.state_dict()``, e.g. ``"model/0.weight"``;
+* ``"optim/<name>"``  — each entry of ``optimizer.state_dict()``, e.g. ``"optim/0.exp_avg"``;
+* ``"meta"``          — a 0-d string array holding JSON (``json.dumps(meta)``);
+* ``"format"``        — ``"chainrule/1"``, so a foreign ``.npz`` is recognised.
+
+Writes go to a temporary file in the target's directory, are flushed and fsynced, and
+then ``os.replace``-d over the target, so a crash mid-write leaves the previous file
+intact. Reads use ``allow_pickle=False`` and read every array eagerly, so a truncated
+or corrupted file fails at ``load`` with a ``CheckpointError`` naming the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .core import Module
+
+FORMAT = "chainrule/1"
+PathLike = str | os.PathLike
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be read, or does not fit the model/optimizer given."""
+
+
+def _json_default(obj: Any) -> Any:
+    # NumPy values sneak into meta (RNG states hold arrays, metrics are np.float64).
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    raise TypeError(f"meta value of type {type(obj).__name__} is not JSON-serialisable")
+
+
+def save_arrays(path: PathLike, arrays: dict[str, np.ndarray]) -> Path:
+    """Write ``arrays`` to ``path`` as an uncompressed ``.npz``, atomically; return the path.
+
+    The file name is used as given (no ``.npz`` is appended). Object arrays are refused,
+    since they could only be read back with pickle.
+    """
+    path = Path(path)
+    for key, value in arrays.items():
+        if np.asarray(value).dtype.hasobject:
+            raise TypeError(f"{path}: array {key!r} has dtype object, which needs pickle")
+    directory = path.parent if str(path.parent) else Path(".")
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
+def load_arrays(path: PathLike) -> dict[str, np.ndarray]:
+    """Read every array of an ``.npz`` into memory (``allow_pickle=False``).
+
+    Raises ``FileNotFoundError`` for a missing file and ``CheckpointError`` (naming the
+    file) for a truncated, corrupted or non-npz one.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            if not isinstance(archive, np.lib.npyio.NpzFile):
+                raise CheckpointError(f"{path} is a bare .npy array, not a chainrule .npz archive")
+            return {key: archive[key] for key in archive.files}
+    except CheckpointError:
+        raise
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as err:
+        raise CheckpointError(f"cannot read {path}: corrupted or truncated file "
+                              f"({type(err).__name__}: {err})") from err
+
+
+def save(path: PathLike, model: Module, optimizer: Any = None, **meta: Any) -> Path:
+    """Save ``model`` (and ``optimizer``) state plus JSON ``meta`` to ``path``, atomically.
+
+    ``meta`` values must be JSON-serialisable (NumPy scalars and arrays are converted).
+    """
+    arrays: dict[str, np.ndarray] = {"format": np.array(FORMAT)}
+    arrays.update({f"model/{k}": v for k, v in model.state_dict().items()})
+    if optimizer is not None:
+        arrays.update({f"optim/{k}": v for k, v in optimizer.state_dict().items()})
+    arrays["meta"] = np.array(json.dumps(meta, default=_json_default))
+    return save_arrays(path, arrays)
+
+
+def split_arrays(arrays: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
+    """The entries under ``prefix + "/"``, with the prefix removed."""
+    cut = len(prefix) + 1
+    return {k[cut:]: v for k, v in arrays.items() if k.startswith(prefix + "/")}
+
+
+def read_meta(arrays: dict[str, np.ndarray], path: PathLike = "<arrays>") -> dict[str, Any]:
+    """Decode the JSON ``meta`` entry of a loaded archive."""
+    if "meta" not in arrays or str(arrays.get("format", "")) != FORMAT:
+        raise CheckpointError(f"{path} is an .npz file but not a chainrule checkpoint "
+                              f"(no 'format'='{FORMAT}' entry)")
+    try:
+        return json.loads(str(arrays["meta"]))
+    except json.JSONDecodeError as err:
+        raise CheckpointError(f"{path}: meta entry is not valid JSON ({err})") from err
+
+
+def load(path: PathLike, model: Module | None = None, optimizer: Any = None) -> dict[str, Any]:
+    """Load state saved by ``save`` into ``model`` and/or ``optimizer``; return the meta dict.
+
+    A checkpoint of another architecture raises ``CheckpointError`` (a ``ValueError``)
+    naming the file and the missing, unexpected or mis-shaped keys.
+    """
+    arrays = load_arrays(path)
+    meta = read_meta(arrays, path)
+    try:
+        if model is not None:
+            model.load_state_dict(split_arrays(arrays, "model"))
+        if optimizer is not None:
+            state = split_arrays(arrays, "optim")
+            if not state:
+                raise ValueError("the checkpoint holds no optimizer state")
+            optimizer.load_state_dict(state)
+    except ValueError as err:
+        raise CheckpointError(f"{path}: {err}") from err
+    return meta
