@@ -1,0 +1,114 @@
+"""``chainrule lab``: list, run, run-all and report.
+
+The main CLI wires this in with ``add_parser(subparsers)``; the parser it adds carries
+``func=handle`` (``args.func(args)`` returns the exit code). Standalone:
+``python -m chainrule.lab list``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import registry
+from .html import write_html
+from .runner import DEFAULT_ROOT, run_all, run_experiment
+
+
+def _kv(text: str) -> tuple[str, str]:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"--set expects key=value, got {text!r}")
+    key, value = text.split("=", 1)
+    return key.strip(), value.strip()
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the ``lab`` subcommand (with list/run/run-all/report) to a subparsers object."""
+    lab = subparsers.add_parser("lab", help="run the lab's experiments and build reports",
+                                description="Seeded, reproducible experiments with reports.")
+    lab.add_argument("--threads", type=int, default=None, metavar="N",
+                     help="BLAS threads (default: the library's own choice)")
+    sub = lab.add_subparsers(dest="lab_command", required=True)
+    sub.add_parser("list", help="list experiments: name, question, measured run time")
+    run = sub.add_parser("run", help="run one experiment")
+    run.add_argument("name")
+    run.add_argument("--quick", action="store_true", help="the quick preset (seconds; used by CI)")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--set", dest="overrides", type=_kv, action="append", default=[],
+                     metavar="KEY=VALUE", help="override a config field (repeatable)")
+    run.add_argument("--out", type=Path, default=DEFAULT_ROOT, help="runs root (default runs/)")
+    allp = sub.add_parser("run-all", help="run every experiment; failures do not stop the rest")
+    allp.add_argument("--quick", action="store_true")
+    allp.add_argument("--seed", type=int, default=0)
+    allp.add_argument("--out", type=Path, default=DEFAULT_ROOT)
+    rep = sub.add_parser("report", help="one self-contained HTML page from the latest runs")
+    rep.add_argument("--runs", type=Path, default=DEFAULT_ROOT)
+    rep.add_argument("--out", type=Path, default=Path("report.html"))
+    lab.set_defaults(func=handle, handler=handle)
+    return lab
+
+
+def cmd_list() -> int:
+    """Print name, question and measured run times of every experiment."""
+    errors = registry.load_all()
+    for name in registry.names():
+        exp = registry.get(name)
+        rt = exp.runtime
+        print(f"{name:<22} quick {rt.get('quick', '?'):>7}   full {rt.get('full', '?'):>9}   "
+              f"{exp.question}")
+    for mod, err in errors.items():
+        print(f"(could not import {mod}: {err})", file=sys.stderr)
+    return 1 if errors else 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run one experiment; print where it was written."""
+    res = run_experiment(args.name, quick=args.quick, seed=args.seed, out_root=args.out,
+                         overrides=dict(args.overrides), log=print, raise_errors=False)
+    if not res.ok:
+        print(res.error, file=sys.stderr)
+        print(f"{args.name}: FAILED after {res.seconds:.1f} s -> {res.path}", file=sys.stderr)
+        return 1
+    print(f"{args.name}: done in {res.seconds:.1f} s -> {res.path}")
+    return 0
+
+
+def cmd_run_all(args: argparse.Namespace) -> int:
+    """Run every experiment; exit code 1 if any failed (after all have run)."""
+    results = run_all(quick=args.quick, seed=args.seed, out_root=args.out)
+    failed = [r.name for r in results if not r.ok]
+    total = sum(r.seconds for r in results)
+    print(f"[lab] {len(results) - len(failed)}/{len(results)} ok in {total:.1f} s"
+          + (f"; FAILED: {', '.join(failed)}" if failed else ""))
+    return 1 if failed else 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the HTML report from the latest run of each experiment."""
+    path = write_html(args.runs, args.out)
+    print(f"report written to {path}")
+    return 0
+
+
+def handle(args: argparse.Namespace) -> int:
+    """Dispatch ``chainrule lab <command>``; returns the exit code."""
+    if args.lab_command == "list":
+        return cmd_list()
+    if args.lab_command == "run":
+        return cmd_run(args)
+    if args.lab_command == "run-all":
+        return cmd_run_all(args)
+    return cmd_report(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Standalone entry point: ``python -m chainrule.lab ...``."""
+    parser = argparse.ArgumentParser(prog="chainrule")
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["lab", *(sys.argv[1:] if argv is None else argv)])
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

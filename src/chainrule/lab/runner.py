@@ -1,0 +1,137 @@
+"""Run one experiment (or all of them) into ``<out_root>/<name>/<timestamp>/``.
+
+Files written per run:
+
+* ``config.json``  — experiment, seed, quick flag, the full config, library version;
+* ``metrics.json`` — ``ctx.metrics`` plus the data sources (sorted keys, no timings, so the
+  same seed reproduces it byte for byte);
+* ``timing.json``  — start time, wall seconds, status (kept apart from the metrics);
+* ``*.csv``, ``figures/*.png`` — whatever the experiment saved;
+* ``report.md`` (and ``report.json``, the same content as blocks for the HTML report);
+* ``error.txt``    — the traceback, only when the experiment failed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import json
+import platform
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import registry
+from .context import RunContext, jsonable
+from .report import write_report
+
+DEFAULT_ROOT = Path("runs")
+
+
+@dataclass
+class RunResult:
+    """Outcome of one run: where it was written, its metrics, and the error if it failed."""
+
+    name: str
+    path: Path | None
+    ok: bool
+    seconds: float
+    metrics: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+
+
+def library_version() -> str:
+    from .. import __version__
+
+    return __version__
+
+
+def _new_run_dir(root: Path, name: str) -> Path:
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = Path(root) / name
+    for i in range(1000):
+        path = base / (stamp if i == 0 else f"{stamp}-{i}")
+        try:
+            path.mkdir(parents=True, exist_ok=False)
+            return path
+        except FileExistsError:
+            continue
+    raise RuntimeError(f"could not create a fresh run directory under {base}")
+
+
+def _dump(path: Path, obj: Any) -> None:
+    path.write_text(json.dumps(jsonable(obj), indent=2, sort_keys=True) + "\n")
+
+
+def run_experiment(name: str, *, quick: bool = False, seed: int = 0,
+                   overrides: dict[str, Any] | None = None, out_root: str | Path = DEFAULT_ROOT,
+                   log: Callable[[str], None] | None = None, raise_errors: bool = True) -> RunResult:
+    """Run experiment ``name`` and write its run directory; return a ``RunResult``.
+
+    ``overrides`` maps config fields to values (strings are parsed by the field's type).
+    With ``raise_errors=False`` a failing experiment still leaves its directory, with
+    ``error.txt``, and the result has ``ok=False``.
+    """
+    exp = registry.get(name)
+    cfg = exp.make_config(quick, overrides)
+    out = _new_run_dir(Path(out_root), name)
+    ctx = RunContext(out, seed=seed, quick=quick, config=cfg, log=log)
+    _dump(out / "config.json", {
+        "experiment": name, "question": exp.question, "seed": seed, "quick": quick,
+        "config": dataclasses.asdict(cfg), "library_version": library_version(),
+        "numpy_version": np.__version__, "python_version": platform.python_version(),
+    })
+    started = _dt.datetime.now().isoformat(timespec="seconds")
+    t0 = time.perf_counter()
+    error = ""
+    try:
+        exp.fn(cfg, ctx)
+    except Exception:  # noqa: BLE001  (written to error.txt, re-raised below when asked)
+        error = traceback.format_exc()
+        (out / "error.txt").write_text(error)
+    seconds = time.perf_counter() - t0
+    metrics = {**ctx.metrics, "data_sources": list(ctx.sources)}
+    _dump(out / "metrics.json", metrics)
+    _dump(out / "timing.json", {"started": started, "seconds": round(seconds, 3),
+                                "status": "failed" if error else "ok"})
+    write_report(out, exp, ctx, seconds=seconds, error=error)
+    result = RunResult(name, out, not error, seconds, jsonable(metrics), error)
+    if error and raise_errors:
+        raise RuntimeError(f"experiment {name!r} failed (see {out / 'error.txt'}):\n{error}")
+    return result
+
+
+def run_all(*, quick: bool = False, seed: int = 0, out_root: str | Path = DEFAULT_ROOT,
+            names: list[str] | None = None,
+            log: Callable[[str], None] | None = print) -> list[RunResult]:
+    """Run every registered experiment in turn; a failure is recorded and the rest still run.
+
+    Modules that failed to import are reported as failed results too.
+    """
+    import_errors = registry.load_all()
+    results = []
+    for modname, err in sorted(import_errors.items()):
+        results.append(RunResult(modname, None, False, 0.0, error=f"import failed: {err}"))
+        if log:
+            log(f"[lab] {modname}: import FAILED: {err}")
+    for name in names or registry.names():
+        if log:
+            log(f"[lab] running {name}{' (quick)' if quick else ''} ...")
+        try:
+            res = run_experiment(name, quick=quick, seed=seed, out_root=out_root, log=log,
+                                 raise_errors=False)
+        except Exception as exc:  # noqa: BLE001  (e.g. a config that cannot be built)
+            res = RunResult(name, None, False, 0.0, error=f"{type(exc).__name__}: {exc}")
+        results.append(res)
+        if log:
+            status = "ok" if res.ok else "FAILED"
+            log(f"[lab] {name}: {status} in {res.seconds:.1f} s -> {res.path}")
+            if not res.ok:
+                print(res.error, file=sys.stderr)
+    return results

@@ -1,0 +1,117 @@
+"""Figures drawn from saved files (CSV histories and tables), never during training.
+
+matplotlib is imported lazily with the non-interactive Agg backend, so importing
+chainrule never needs a display or matplotlib itself. Every function takes the saved
+data (paths, or a ``{label: path}`` mapping), writes a PNG to ``path``, and gives each
+axis a label, each figure a title and each plot a legend.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def _plt() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def read_csv(path: str | Path) -> dict[str, np.ndarray]:
+    """Columns of a CSV as arrays: float64 where every value parses as a number, else str."""
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    cols: dict[str, np.ndarray] = {}
+    for key in (rows[0].keys() if rows else []):
+        vals = [r[key] for r in rows]
+        try:
+            cols[key] = np.array([float(v) if v != "" else np.nan for v in vals], dtype=np.float64)
+        except ValueError:
+            cols[key] = np.array(vals, dtype=object)
+    return cols
+
+
+def _save(fig: Any, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    _plt().close(fig)
+    return path
+
+
+def training_curves(series: Mapping[str, str | Path], *, path: str | Path, x: str = "step",
+                    title: str = "Training and validation curves") -> Path:
+    """Loss (left) and accuracy (right) against ``x`` for each ``{label: history_csv}``.
+
+    Training columns ``loss``/``accuracy`` are solid, validation ``val_loss``/
+    ``val_accuracy`` dashed, one colour per label.
+    """
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    xlabel = {"step": "gradient steps", "epoch": "epoch"}.get(x, x)
+    for i, (label, csv_path) in enumerate(series.items()):
+        cols = read_csv(csv_path)
+        colour = f"C{i}"
+        for ax, metric in zip(axes, ("loss", "accuracy")):
+            for prefix, style, kind in (("", "-", "train"), ("val_", "--", "validation")):
+                y = cols.get(prefix + metric)
+                if y is not None and np.isfinite(y).any():
+                    ax.plot(cols[x], y, style, color=colour, label=f"{label} ({kind})")
+    for ax, metric in zip(axes, ("cross-entropy loss", "accuracy")):
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(metric)
+        ax.set_title(f"{metric.capitalize()} against {xlabel}")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def grouped_lines(csv_path: str | Path, *, path: str | Path, x: str, y: str, group: str,
+                  xlabel: str, ylabel: str, title: str, logy: bool = False,
+                  panel: str | None = None, style: Mapping[str, str] | None = None) -> Path:
+    """One line of ``y`` against ``x`` per value of column ``group`` (one subplot per ``panel``).
+
+    ``style`` maps a group value to a matplotlib format string (e.g. ``"--"``).
+    """
+    plt = _plt()
+    cols = read_csv(csv_path)
+    panels = list(dict.fromkeys(cols[panel])) if panel else [None]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 4), squeeze=False)
+    for ax, pv in zip(axes[0], panels):
+        sel = np.ones(len(cols[x]), dtype=bool) if pv is None else cols[panel] == pv
+        for i, g in enumerate(dict.fromkeys(cols[group][sel])):
+            m = sel & (cols[group] == g)
+            fmt = (style or {}).get(str(g), "-")
+            ax.plot(cols[x][m], cols[y][m], fmt, color=f"C{i % 10}", label=str(g), marker=".")
+        if logy:
+            ax.set_yscale("log")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.set_title(f"{title} — {pv}" if pv is not None else title, fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def bars(labels: Sequence[str], values: Sequence[float], *, path: str | Path, ylabel: str,
+         title: str, xlabel: str = "", series_label: str = "value") -> Path:
+    """A labelled bar chart (values from a saved metrics file)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.bar(list(labels), list(values), color="C0", label=series_label)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend()
+    ax.tick_params(axis="x", rotation=30)
+    return _save(fig, path)
