@@ -4,7 +4,7 @@
     model = cr.Sequential(cr.Linear(784, 100), cr.Sigmoid(), cr.Linear(100, 10))
 """
 
-from . import init, metrics, optim
+from . import data, init, metrics, optim
 from .backend import DEFAULT_DTYPE, as_rng, get_array_module
 from .core import Module, Parameter, Sequential
 from .io import load, save

