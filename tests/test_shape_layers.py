@@ -106,7 +106,8 @@ def test_upsample_backward_sums_blocks():
 
 def test_upsample_matches_torch(x):
     torch = pytest.importorskip("torch")
-    check_torch_parity(Upsample2d((2, 3)), torch.nn.Upsample(scale_factor=(2, 3), mode="nearest"), x)
+    upsample = torch.nn.Upsample(scale_factor=(2, 3), mode="nearest")
+    check_torch_parity(Upsample2d((2, 3)), upsample, x)
 
 
 @pytest.mark.parametrize("layer", [ZeroPad2d(1), Cropping2d(1), Upsample2d(2)])
