@@ -86,11 +86,12 @@ def test_relu_subgradient_at_zero_is_zero():
     np.testing.assert_array_equal(layer.backward(np.ones(3)), [0.0, 0.0, 1.0])
 
 
-def test_float32_forward_backward_leaves_every_array_float32(rng):
-    """Forward + backward of a whole MLP keeps parameters, grads, caches and outputs float32.
-
-    (The optimizer step belongs to this test too; it is added with the optimizers.)
-    """
+@pytest.mark.parametrize("make_opt", [
+    lambda m: cr.optim.SGD(m, lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-4),
+    lambda m: cr.optim.Adam(m, lr=1e-3),
+], ids=["sgd", "adam"])
+def test_float32_forward_backward_step_leaves_every_array_float32(make_opt, rng):
+    """Forward, backward and two optimizer steps keep every array float32 (DESIGN.md, Numbers)."""
     model = cr.Sequential(cr.Linear(8, 6, rng=0), cr.Sigmoid(), cr.Linear(6, 5, rng=1),
                           cr.ReLU(), cr.Linear(5, 4, rng=2), cr.LeakyReLU(), cr.Linear(4, 3),
                           cr.ImprovedSigmoid(), cr.Tanh(), cr.Softmax())
@@ -101,7 +102,13 @@ def test_float32_forward_backward_leaves_every_array_float32(rng):
     dx = model.backward(loss.backward())
     assert isinstance(value, float)
     assert y.dtype == dx.dtype == loss.backward().dtype == np.float32
+    opt = make_opt(model)
+    opt.step()
+    opt.step()
     assert_all_dtype(model, np.float32)
+    for state in opt.state:
+        for name, array in state.items():
+            assert array.dtype == np.float32, f"optimizer state {name!r} is {array.dtype}"
 
 
 # ------------------------------------------------------------------ numerical stability
