@@ -11,7 +11,7 @@ nothing is ever downloaded unless asked (``download=True`` or ``cr.data.download
 
 from . import transforms
 from .dataset import Dataset
-from .download import md5sum
+from .downloader import md5sum
 from .errors import DataError, DatasetNotFoundError
 from .idx import read_idx, write_idx
 from .loader import DataLoader, split_indices, train_val_split

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .dataset import Dataset
-from .download import fetch, md5sum
+from .downloader import fetch, md5sum
 from .errors import DataError, DatasetNotFoundError
 from .readers import read_idx_split, read_mnist5k_csv, read_sklearn_digits
 from .registry import SPECS, DatasetSpec
