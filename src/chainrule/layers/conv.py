@@ -55,6 +55,10 @@ class Conv2d(Module):
     pads with zeros so that ``Ho = ⌈H/sh⌉``, using TensorFlow's split — total
     ``max((Ho−1)·sh + kh − H, 0)``, top ``⌊total/2⌋``, the odd pixel at the bottom (right).
 
+    ``input_grad=False`` (for a network's first layer, whose input is data) makes ``backward``
+    accumulate dW and db only and return ``None``: PyTorch skips that work too for inputs
+    that do not require grad. It saves the dcol product and the col2im scatter.
+
     Reduction: none; gradients sum over the batch (the loss carries the 1/N).
     Input of another dtype is cast to the weight dtype. Outputs and input gradients are
     NCHW views of batch-innermost memory (see ``_im2col``), which the next conv or pool
@@ -64,8 +68,10 @@ class Conv2d(Module):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
                  stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] | str = 0,
                  bias: bool = True, *, init: str | Any = "fan_in_uniform",
-                 bias_init: str | Any = "zeros", rng: RNGLike = None, dtype: Any = None) -> None:
+                 bias_init: str | Any = "zeros", input_grad: bool = True, rng: RNGLike = None,
+                 dtype: Any = None) -> None:
         super().__init__()
+        self.input_grad = bool(input_grad)
         if int(in_channels) <= 0 or int(out_channels) <= 0:
             raise ValueError(f"Conv2d needs positive channels, got ({in_channels}, {out_channels})")
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
@@ -158,7 +164,7 @@ class Conv2d(Module):
         self._col, self._geom = col2, (x.shape, pads, ho, wo)
         return to_nchw(y.reshape(self.out_channels, ho, wo, n))
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy: np.ndarray) -> np.ndarray | None:
         """Add dy₂·colᵀ to W.grad and Σ dy to b.grad; return col2im(W₂ᵀ·dy₂), cropped."""
         col2 = self._cached(self._col)
         (n, c, h, w), (pt, pb, pl, pr), ho, wo = self._geom
@@ -168,9 +174,12 @@ class Conv2d(Module):
             raise ValueError(f"{self!r}.backward expects dy of shape {(n, o, ho, wo)}, "
                              f"got {tuple(dy.shape)}")
         dy2 = as_float(np.ascontiguousarray(dy.transpose(1, 2, 3, 0)), W.dtype).reshape(o, -1)
-        self.weight.grad += (dy2 @ col2.T).reshape(W.shape)
+        # (col₂·dy₂ᵀ)ᵀ, not dy₂·col₂ᵀ: OpenBLAS runs this orientation ~20% faster here.
+        self.weight.grad += (col2 @ dy2.T).T.reshape(W.shape)
         if self.bias is not None:
             self.bias.grad += dy2.sum(axis=1)
+        if not self.input_grad:
+            return None
         (kh, kw), (sh, sw) = self.kernel_size, self.stride
         W2t = W.reshape(o, -1).T
         dxp = np.zeros((c, h + pt + pb, w + pl + pr, n), dtype=W.dtype)
@@ -184,5 +193,6 @@ class Conv2d(Module):
 
     def extra_repr(self) -> str:
         pad = repr(self.padding) if isinstance(self.padding, str) else self.padding
+        extra = "" if self.input_grad else ", input_grad=False"
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, padding={pad}, bias={self.bias is not None}")
+                f"stride={self.stride}, padding={pad}, bias={self.bias is not None}{extra}")
