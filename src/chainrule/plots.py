@@ -9,7 +9,7 @@ axis a label, each figure a title and each plot a legend.
 from __future__ import annotations
 
 import csv
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -103,12 +103,15 @@ def grouped_lines(csv_path: str | Path, *, path: str | Path, x: str, y: str, gro
     return _save(fig, path)
 
 
-def bars(labels: Sequence[str], values: Sequence[float], *, path: str | Path, ylabel: str,
-         title: str, xlabel: str = "", series_label: str = "value") -> Path:
-    """A labelled bar chart (values from a saved metrics file)."""
+def bars(csv_path: str | Path, *, path: str | Path, x: str, y: str, xlabel: str, ylabel: str,
+         title: str, series_label: str = "value", ylim: tuple[float, float] | None = None) -> Path:
+    """A labelled bar chart of column ``y`` against category column ``x`` of a saved CSV."""
     plt = _plt()
+    cols = read_csv(csv_path)
     fig, ax = plt.subplots(figsize=(7, 4))
-    ax.bar(list(labels), list(values), color="C0", label=series_label)
+    ax.bar([str(v) for v in cols[x]], cols[y], color="C0", label=series_label)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)

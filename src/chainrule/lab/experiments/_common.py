@@ -90,20 +90,22 @@ def load_splits(dataset: str, ctx: RunContext, *, val_size: float = 0.1,
                   test_name or f"{train.name} (held out)")
 
 
-def standardize(x_train: np.ndarray, *others: np.ndarray, eps: float = 1e-8):
-    """Normalise by the training set's per-feature mean and std (constant features left at 0).
+def standardize(x_train: np.ndarray, *others: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Normalise by the training set's per-feature mean and std (``data.Standardizer``).
 
     Returns the transformed training array followed by the transformed ``others``.
     """
-    mean = x_train.mean(axis=0, dtype=np.float64)
-    std = x_train.std(axis=0, dtype=np.float64)
-    std = np.where(std > eps, std, 1.0)
-    return tuple(((a - mean) / std).astype(np.float32) for a in (x_train, *others))
+    from ...data import Standardizer
+
+    st = Standardizer("per_feature").fit(x_train)
+    return tuple(st.transform(a) for a in (x_train, *others))
 
 
 def add_bias(x: np.ndarray) -> np.ndarray:
     """Append a constant-1 column (the bias trick): ``(N, D)`` → ``(N, D+1)``."""
-    return np.concatenate([x, np.ones((len(x), 1), dtype=x.dtype)], axis=1)
+    from ...data import add_bias_column
+
+    return add_bias_column(x)
 
 
 def pct(v: float) -> str:
