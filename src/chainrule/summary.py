@@ -108,9 +108,12 @@ class Summary:
 
 # ---------------------------------------------------------------------------- building
 
-def _leaves(model: Module) -> Iterator[tuple[str, Module]]:
+def _leaves(model: Module, unique: bool = False) -> Iterator[tuple[str, Module]]:
+    """Leaf modules in registration order; ``unique`` lists a shared leaf once (first name)."""
+    seen: set[int] = set()
     for name, mod in model.named_modules():
-        if not mod._modules:
+        if not mod._modules and not (unique and id(mod) in seen):
+            seen.add(id(mod))
             yield name, mod
 
 
@@ -140,7 +143,7 @@ def _walk(model: Module, input_shape: Shape) -> list[tuple[str, Module, Shape, S
 def _trace(model: Module, input_shape: Shape,
            dtype: np.dtype) -> list[tuple[str, Module, Shape, Shape]]:
     calls: list[tuple[str, Module, Shape, Shape]] = []
-    leaves = list(_leaves(model))
+    leaves = list(_leaves(model, unique=True))
     for name, leaf in leaves:
         def recording(x, *, training=False, _name=name, _leaf=leaf, _forward=leaf.forward):
             y = _forward(x, training=training)
