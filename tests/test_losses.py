@@ -62,6 +62,13 @@ def test_reduction_sum_is_n_times_mean(rng):
         cr.MSELoss(reduction="none")
 
 
+def test_unnormalised_soft_targets(rng):
+    """Targets whose rows do not sum to 1 (multi-hot, weighted) get the exact gradient."""
+    z = rng.standard_normal((4, 3))
+    t = rng.uniform(0, 2, (4, 3))
+    assert gradcheck_loss(cr.SoftmaxCrossEntropy(), z, t).ok
+
+
 def test_integer_and_one_hot_targets_agree(rng):
     z = rng.standard_normal((7, 5))
     y = rng.integers(0, 5, 7)

@@ -74,6 +74,9 @@ def test_softmax_cross_entropy(reduction, dtype, rng):
     soft = rng.dirichlet(np.ones(5), 6)
     check_torch_loss_parity(ce, lambda p, t: F.cross_entropy(p, t, reduction=reduction),
                             z, soft, dtype=dtype)
+    unnormalised = rng.uniform(0, 2, (6, 5))
+    check_torch_loss_parity(ce, lambda p, t: F.cross_entropy(p, t, reduction=reduction),
+                            z, unnormalised, dtype=dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

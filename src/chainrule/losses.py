@@ -69,7 +69,8 @@ class SoftmaxCrossEntropy(Loss):
         log p = z − logsumexp(z)            (log-sum-exp with the row max subtracted)
         loss  = −(1/N) Σ_n Σ_c t_nc · log p_nc
 
-    Backward: ``∂loss/∂z = (softmax(z) − t) / N``. Fusing avoids the softmax Jacobian
+    Backward: ``∂loss/∂z = (softmax(z)·Σ_c t_c − t) / N``, i.e. ``(softmax(z) − t) / N``
+    for one-hot or probability rows (Σ_c t_c = 1). Fusing avoids the softmax Jacobian
     and never takes the log of a probability that underflowed to 0, so logits of ±1e4
     give a finite loss and gradient.
 
@@ -97,6 +98,9 @@ class SoftmaxCrossEntropy(Loss):
                 raise ValueError(f"one-hot targets must match logits {logits.shape}, got {target.shape}")
             t = target.astype(logits.dtype, copy=False)
             total = -float((t * logp).sum(dtype=np.float64))
+            # ∂/∂z of −Σ_c t_c log p_c is (Σ_c t_c)·p − t; the row sum is 1 for one-hot or
+            # probability rows, but keeping it makes unnormalised targets exact too.
+            grad *= t.sum(axis=1, keepdims=True)
             grad -= t
         scale = 1.0 / n if self.reduction == "mean" and n else 1.0
         if scale != 1.0:
