@@ -29,8 +29,27 @@ import numpy as np
 from .core import Sequential
 from .gradcheck import DEFAULT_TOL, GradcheckReport, TensorCheck, gradcheck, gradcheck_loss
 from .gradcheck import away_from_kinks as _off
-from .layers import Identity, ImprovedSigmoid, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
+from .layers import (
+    BatchNorm1d,
+    BatchNorm2d,
+    Cropping2d,
+    Dropout,
+    Flatten,
+    GaussianNoise,
+    Identity,
+    ImprovedSigmoid,
+    LeakyReLU,
+    Linear,
+    ReLU,
+    Reshape,
+    Sigmoid,
+    Softmax,
+    Tanh,
+    Upsample2d,
+    ZeroPad2d,
+)
 from .losses import BCEWithLogits, MSELoss, SoftmaxCrossEntropy
+from .models import CNN
 
 
 @dataclass(frozen=True)
@@ -136,6 +155,41 @@ register("MLP 6-5-4-3", lambda rng: (
     Sequential(Linear(6, 5, rng=rng), Sigmoid(), Linear(5, 4, rng=rng), ReLU(),
                Linear(4, 3, rng=rng)),
     rng.standard_normal((3, 6)), False))
+
+# Shape, regularisation and normalisation layers (random layers keep their Generator in .rng).
+register("Flatten", lambda rng: (Flatten(), rng.standard_normal((2, 3, 2, 2)), False))
+register("Reshape (-1, 4)", lambda rng: (Reshape((-1, 4)), rng.standard_normal((2, 3, 4)), False))
+register("ZeroPad2d (1,0,2,1)",
+         lambda rng: (ZeroPad2d((1, 0, 2, 1)), rng.standard_normal((2, 2, 3, 3)), False))
+register("Cropping2d ((1,0),(1,2))",
+         lambda rng: (Cropping2d(((1, 0), (1, 2))), rng.standard_normal((2, 2, 4, 5)), False))
+register("Upsample2d (2,3)", lambda rng: (Upsample2d((2, 3)), rng.standard_normal((2, 2, 3, 2)), False))
+register("Dropout(0.4) training",
+         lambda rng: (Dropout(0.4, rng=rng), rng.standard_normal((4, 6)), True))
+register("GaussianNoise(0.5) training",
+         lambda rng: (GaussianNoise(0.5, rng=rng), rng.standard_normal((4, 6)), True))
+
+
+def _affine(bn, rng):
+    """Random γ, β and running statistics, so every term of the batch-norm gradient matters."""
+    f = bn.num_features
+    bn.load_state_dict({"weight": rng.uniform(0.5, 2.0, f), "bias": rng.standard_normal(f),
+                        "running_mean": rng.standard_normal(f),
+                        "running_var": rng.uniform(0.5, 2.0, f)}, strict=False)
+    return bn
+
+
+register("BatchNorm1d training",
+         lambda rng: (_affine(BatchNorm1d(4), rng), 2 * rng.standard_normal((5, 4)) + 1, True))
+register("BatchNorm1d eval",
+         lambda rng: (_affine(BatchNorm1d(4), rng), rng.standard_normal((3, 4)), False))
+register("BatchNorm1d (N,F,L) training",
+         lambda rng: (_affine(BatchNorm1d(3), rng), rng.standard_normal((2, 3, 4)), True))
+register("BatchNorm2d training",
+         lambda rng: (_affine(BatchNorm2d(3), rng), rng.standard_normal((2, 3, 3, 2)), True))
+register("CNN k3 same maxpool", lambda rng: (
+    CNN(3, 2, 1, True, True, channels=(2, 3), in_shape=(2, 7, 6), num_classes=4, rng=rng),
+    rng.standard_normal((2, 2, 7, 6)), False), max_checks=25)
 
 # Losses: build(rng) -> (loss, prediction, target).
 
