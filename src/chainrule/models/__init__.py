@@ -1,6 +1,10 @@
-"""Model builders: ``MLP`` and ``CNN`` are ``Sequential`` models (``"0.weight"``-style keys)."""
+"""Model builders: ``MLP`` and ``CNN`` are ``Sequential`` models (``"0.weight"``-style keys).
+
+``build_model(config)`` (in ``config.py``) rebuilds either from a JSON-able config dict.
+"""
 
 from .cnn import CNN
+from .config import MODEL_KINDS, build_model, flattens_input
 from .mlp import MLP
 
-__all__ = ["CNN", "MLP"]
+__all__ = ["CNN", "MLP", "MODEL_KINDS", "build_model", "flattens_input"]
