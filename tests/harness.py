@@ -10,9 +10,10 @@ check_layer
 max_checks=None, params=None)`` runs one layer through every protocol check and
 returns the float64 ``GradcheckReport`` (so a test may look at ``report["weight"]``):
 
-a. forward in float64 equals ``expected_forward`` — an array, or a callable
-   ``expected_forward(x, p) -> array`` written in plain NumPy, where ``x`` is the float64
-   input and ``p`` maps parameter names (``"weight"``, ``"0.bias"``...) to float64 arrays;
+a. forward in float64 equals ``expected_forward`` (to ``forward_rtol``, default 1e-10) —
+   an array, or a callable ``expected_forward(x, p) -> array`` written in plain NumPy, where
+   ``x`` is the float64 input and ``p`` maps parameter names (``"weight"``, ``"0.bias"``...)
+   to float64 arrays;
 b. ``chainrule.gradcheck.gradcheck`` in float64 for the input and every parameter
    (relative error ≤ ``tol``; ``max_checks`` samples big tensors);
 c. accumulation: two ``backward(dy)`` calls after one forward give exactly twice the
@@ -22,6 +23,9 @@ e. float32 in → float32 output, ``dx`` and parameter gradients, and no floatin
    anywhere in the layer (caches included) is float64 afterwards;
 f. ``backward`` returns ``dx`` of ``x``'s shape, and ``y.shape[1:]`` equals
    ``layer.output_shape(x.shape[1:])``.
+
+Random layers pass ``training=True`` and keep their Generator in ``self.rng`` (gradcheck
+replays it); their accumulation check reuses one forward, so the mask stays the same.
 
 ``make_layer`` is a zero-argument callable returning a new layer (default dtype, float32),
 or a layer instance (the harness deep-copies it). Each check builds its own copy, so
