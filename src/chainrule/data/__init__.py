@@ -24,6 +24,7 @@ from .sources import (
     describe,
     download,
     get_spec,
+    input_shape,
     load,
     names,
     resolve,
@@ -32,6 +33,6 @@ from .sources import (
 __all__ = [
     "SPECS", "DataError", "DataLoader", "Dataset", "DatasetNotFoundError", "DatasetSpec",
     "Resolution", "Standardizer", "add_bias_column", "available", "cache_root", "describe",
-    "download", "flatten", "get_spec", "load", "md5sum", "names", "one_hot", "read_idx",
+    "download", "flatten", "get_spec", "input_shape", "load", "md5sum", "names", "one_hot", "read_idx",
     "resolve", "split_indices", "train_val_split", "transforms", "write_idx",
 ]

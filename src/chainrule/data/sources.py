@@ -70,6 +70,11 @@ def get_spec(name: str, split: str | None = None) -> DatasetSpec:
     return spec
 
 
+def input_shape(name: str) -> tuple[int, int, int]:
+    """The (C, H, W) shape of one sample of ``name``, known without loading anything."""
+    return (1, *get_spec(name).image_shape)
+
+
 def cache_root() -> Path:
     """The user cache root: ``$CHAINRULE_CACHE``, else ``$XDG_CACHE_HOME/chainrule``, else ~/.cache."""
     if os.environ.get("CHAINRULE_CACHE"):
