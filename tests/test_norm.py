@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import chainrule as cr
+from chainrule.gradcheck import gradcheck
 from chainrule.layers.norm import BatchNorm1d, BatchNorm2d
 from harness import check_layer, check_torch_parity
 
@@ -143,3 +145,18 @@ def test_errors():
     for kw in ({"momentum": 1.5}, {"eps": 0.0}, {"num_features": 0}):
         with pytest.raises(ValueError):
             BatchNorm1d(**{"num_features": 2, **kw})
+
+
+def test_batchnorm_in_a_conv_stack_gradcheck(rng):
+    # Conv2d hands over NCHW views of batch-innermost memory; batch norm must accept them.
+    # No bias before a training-mode batch norm: its true gradient is exactly 0 (the mean is
+    # subtracted), and a relative error of rounding noise against 0 is meaningless.
+    model = cr.Sequential(cr.Conv2d(2, 3, 3, padding="same", bias=False, rng=0), cr.BatchNorm2d(3),
+                          cr.Tanh(), cr.Dropout(0.3, rng=1), cr.Flatten(),
+                          cr.Linear(3 * 16, 2, bias=False, rng=0),
+                          cr.BatchNorm1d(2))
+    x = rng.standard_normal((3, 2, 4, 4))
+    report = gradcheck(model, x, training=True, max_checks=30)
+    assert report.ok, report
+    s = model.summary((2, 4, 4))
+    assert s.non_trainable_params == 2 * 3 + 2 * 2 and s.rows[1].output_shape == (3, 4, 4)
