@@ -34,12 +34,13 @@ def random_crop(xb: np.ndarray, rng: np.random.Generator, padding: int = 4,
         return xb.copy()
     n, c, h, w = xb.shape
     p = int(padding)
-    padded = np.pad(xb, ((0, 0), (0, 0), (p, p), (p, p)), constant_values=fill)
+    padded = np.full((n, c, h + 2 * p, w + 2 * p), fill, dtype=xb.dtype)  # faster than np.pad
+    padded[:, :, p:p + h, p:p + w] = xb
     oy = rng.integers(0, 2 * p + 1, size=n)
     ox = rng.integers(0, 2 * p + 1, size=n)
-    rows = (oy[:, None] + np.arange(h))[:, None, :, None]  # (N, 1, H, 1)
-    cols = (ox[:, None] + np.arange(w))[:, None, None, :]  # (N, 1, 1, W)
-    return padded[np.arange(n)[:, None, None, None], np.arange(c)[None, :, None, None], rows, cols]
+    # windows[i, c, a, b] is the H×W window at offset (a, b); pick one offset per sample.
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (h, w), axis=(2, 3))
+    return windows[np.arange(n), :, oy, ox]  # (N, C, H, W), a fresh contiguous copy
 
 
 def random_shift(xb: np.ndarray, rng: np.random.Generator, max_shift: int = 2,
