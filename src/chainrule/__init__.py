@@ -4,7 +4,7 @@
     model = cr.Sequential(cr.Linear(784, 100), cr.Sigmoid(), cr.Linear(100, 10))
 """
 
-from . import data, init, metrics, models, optim
+from . import data, init, metrics, models, optim, train
 from .backend import DEFAULT_DTYPE, as_rng, get_array_module
 from .core import Module, Parameter, Sequential
 from .io import load, save
@@ -17,5 +17,5 @@ __version__ = "0.1.0"
 __all__ = [
     "DEFAULT_DTYPE", "BCEWithLogits", "Loss", "MSELoss", "Module", "Parameter", "Sequential",
     "SoftmaxCrossEntropy", "as_rng", "get_array_module", "init", "load", "metrics", "models",
-    "optim", "save", *_layer_names,
+    "optim", "save", "train", *_layer_names,
 ]

@@ -34,7 +34,8 @@ class CheckpointError(ValueError):
     """A checkpoint file that cannot be read, or does not fit the model/optimizer given."""
 
 
-def _json_default(obj: Any) -> Any:
+def json_default(obj: Any) -> Any:
+    """``json.dumps`` fallback: NumPy arrays/scalars and paths become plain values."""
     # NumPy values sneak into meta (RNG states hold arrays, metrics are np.float64).
     if isinstance(obj, np.ndarray):
         return obj.tolist()
@@ -103,8 +104,13 @@ def save(path: PathLike, model: Module, optimizer: Any = None, **meta: Any) -> P
     arrays.update({f"model/{k}": v for k, v in model.state_dict().items()})
     if optimizer is not None:
         arrays.update({f"optim/{k}": v for k, v in optimizer.state_dict().items()})
-    arrays["meta"] = np.array(json.dumps(meta, default=_json_default))
+    arrays["meta"] = encode_meta(meta)
     return save_arrays(path, arrays)
+
+
+def encode_meta(meta: dict[str, Any]) -> np.ndarray:
+    """``meta`` as the 0-d JSON string array stored under ``"meta"``."""
+    return np.array(json.dumps(meta, default=json_default))
 
 
 def split_arrays(arrays: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:

@@ -1,0 +1,20 @@
+"""Training: the one loop (``fit`` / ``Trainer``), ``evaluate``, ``predict``, callbacks,
+``History`` and exactly-resumable checkpoints."""
+
+from .callbacks import (
+                        Callback,
+                        CSVLogger,
+                        EarlyStopping,
+                        LearningRateScheduler,
+                        ModelCheckpoint,
+                        ProgressBar,
+)
+from .checkpoint import NonFiniteLossError, restore_checkpoint, save_checkpoint
+from .history import History
+from .trainer import Trainer, evaluate, fit, predict
+
+__all__ = [
+    "CSVLogger", "Callback", "EarlyStopping", "History", "LearningRateScheduler",
+    "ModelCheckpoint", "NonFiniteLossError", "ProgressBar", "Trainer", "evaluate", "fit",
+    "predict", "restore_checkpoint", "save_checkpoint",
+]
