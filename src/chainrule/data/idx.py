@@ -16,6 +16,7 @@ every error is a :class:`DataError` whose message starts with the file's path.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import zlib
 from pathlib import Path
@@ -72,7 +73,7 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
                         f"need {header})")
     dims = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
     dtype = IDX_DTYPES[code]
-    expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(dims) * dtype.itemsize  # exact: no int64 wrap-around
     found = len(data) - header
     if found < expected:
         raise DataError(f"{name}: truncated IDX payload: shape {dims} of {dtype.name} needs "
