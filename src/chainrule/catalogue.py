@@ -30,16 +30,21 @@ from .core import Sequential
 from .gradcheck import DEFAULT_TOL, GradcheckReport, TensorCheck, gradcheck, gradcheck_loss
 from .gradcheck import away_from_kinks as _off
 from .layers import (
+    AvgPool2d,
     BatchNorm1d,
     BatchNorm2d,
+    Conv2d,
+    ConvTranspose2d,
     Cropping2d,
     Dropout,
     Flatten,
     GaussianNoise,
+    GlobalAvgPool2d,
     Identity,
     ImprovedSigmoid,
     LeakyReLU,
     Linear,
+    MaxPool2d,
     ReLU,
     Reshape,
     Sigmoid,
@@ -190,6 +195,31 @@ register("BatchNorm2d training",
 register("CNN k3 same maxpool", lambda rng: (
     CNN(3, 2, 1, True, True, channels=(2, 3), in_shape=(2, 7, 6), num_classes=4, rng=rng),
     rng.standard_normal((2, 2, 7, 6)), False), max_checks=25)
+
+# Convolution and pooling. Max-pool inputs are distinct values 0.1 apart (no ties within ε).
+def _distinct(rng, shape):
+    return rng.permutation(int(np.prod(shape))).reshape(shape) * 0.1
+
+
+register("Conv2d 3x3 pad 1", lambda rng: (
+    Conv2d(2, 3, 3, padding=1, rng=rng), rng.standard_normal((2, 2, 6, 5)), False), max_checks=40)
+register("Conv2d 5x5 same stride 2", lambda rng: (
+    Conv2d(2, 3, 5, 2, "same", rng=rng), rng.standard_normal((1, 2, 7, 8)), False), max_checks=40)
+register("Conv2d 2x3 stride (3,1) valid", lambda rng: (
+    Conv2d(3, 2, (2, 3), (3, 1), "valid", rng=rng), rng.standard_normal((2, 3, 8, 7)), False),
+    max_checks=40)
+register("ConvTranspose2d 3x3 s2 p1 op1", lambda rng: (
+    ConvTranspose2d(3, 2, 3, 2, 1, 1, rng=rng), rng.standard_normal((2, 3, 4, 3)), False),
+    max_checks=40)
+register("ConvTranspose2d 2x2 s2", lambda rng: (
+    ConvTranspose2d(2, 3, 2, 2, rng=rng), rng.standard_normal((1, 2, 3, 4)), False), max_checks=40)
+register("MaxPool2d 2", lambda rng: (MaxPool2d(2), _distinct(rng, (2, 3, 5, 6)), False),
+         max_checks=60)
+register("MaxPool2d 3 stride 1 pad 1", lambda rng: (
+    MaxPool2d(3, 1, 1), _distinct(rng, (1, 2, 5, 7)), False), max_checks=60)
+register("AvgPool2d 3 stride 2 pad 1", lambda rng: (
+    AvgPool2d(3, 2, 1), rng.standard_normal((2, 2, 7, 6)), False), max_checks=60)
+register("GlobalAvgPool2d", lambda rng: (GlobalAvgPool2d(), rng.standard_normal((2, 3, 4, 5)), False))
 
 # Losses: build(rng) -> (loss, prediction, target).
 
