@@ -70,7 +70,7 @@ def to_markdown(title: str, blocks: list[dict[str, Any]]) -> str:
             lines += [f"![{b['caption']}]({b['path']})", "", f"*{b['caption']}*", ""]
         elif kind == "table":
             heads = b["headers"]
-            lines.append("| " + " | ".join(heads) + " |")
+            lines.append("| " + " | ".join(h.replace("|", "\\|") for h in heads) + " |")
             lines.append("|" + "|".join("---" for _ in heads) + "|")
             lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |"
                       for row in b["rows"]]
