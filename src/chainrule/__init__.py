@@ -8,14 +8,41 @@ from . import data, init, metrics, models, optim, train
 from .backend import DEFAULT_DTYPE, as_rng, get_array_module
 from .core import Module, Parameter, Sequential
 from .io import load, save
-from .layers import *  # noqa: F403  (the public layer classes, listed in layers.__all__)
-from .layers import __all__ as _layer_names
+from .layers import (
+    ACTIVATIONS,
+    AvgPool2d,
+    BatchNorm1d,
+    BatchNorm2d,
+    Conv2d,
+    ConvTranspose2d,
+    Cropping2d,
+    Dropout,
+    Flatten,
+    GaussianNoise,
+    GlobalAvgPool2d,
+    Identity,
+    ImprovedSigmoid,
+    LeakyReLU,
+    Linear,
+    MaxPool2d,
+    ReLU,
+    Reshape,
+    Sigmoid,
+    Softmax,
+    Tanh,
+    Upsample2d,
+    ZeroPad2d,
+    activation,
+)
 from .losses import BCEWithLogits, Loss, MSELoss, SoftmaxCrossEntropy
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "DEFAULT_DTYPE", "BCEWithLogits", "Loss", "MSELoss", "Module", "Parameter", "Sequential",
-    "SoftmaxCrossEntropy", "as_rng", "get_array_module", "init", "load", "metrics", "models",
-    "optim", "save", "train", *_layer_names,
+    "ACTIVATIONS", "DEFAULT_DTYPE", "AvgPool2d", "BCEWithLogits", "BatchNorm1d", "BatchNorm2d",
+    "Conv2d", "ConvTranspose2d", "Cropping2d", "Dropout", "Flatten", "GaussianNoise",
+    "GlobalAvgPool2d", "Identity", "ImprovedSigmoid", "LeakyReLU", "Linear", "Loss", "MSELoss",
+    "MaxPool2d", "Module", "Parameter", "ReLU", "Reshape", "Sequential", "Sigmoid", "Softmax",
+    "SoftmaxCrossEntropy", "Tanh", "Upsample2d", "ZeroPad2d", "activation", "as_rng", "data",
+    "get_array_module", "init", "load", "metrics", "models", "optim", "save", "train",
 ]

@@ -14,13 +14,13 @@ Everything numeric in chainrule goes through this module's choices:
 
 from __future__ import annotations
 
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
 DEFAULT_DTYPE = np.dtype(np.float32)
 
-RNGLike = Union[None, int, np.random.Generator]
+RNGLike = None | int | np.random.Generator
 
 
 def get_array_module(*arrays: Any):
@@ -28,7 +28,7 @@ def get_array_module(*arrays: Any):
     for a in arrays:
         mod = type(a).__module__
         if mod.startswith("cupy"):
-            import cupy  # noqa: PLC0415  (optional, only when CuPy arrays are passed)
+            import cupy  # optional: only reached when CuPy arrays are passed
 
             return cupy
     return np

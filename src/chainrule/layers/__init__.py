@@ -1,15 +1,15 @@
 """Layers: each module holds one concept; every class documents forward, backward and shapes."""
 
 from .activation import (
-                         ACTIVATIONS,
-                         Identity,
-                         ImprovedSigmoid,
-                         LeakyReLU,
-                         ReLU,
-                         Sigmoid,
-                         Softmax,
-                         Tanh,
-                         activation,
+    ACTIVATIONS,
+    Identity,
+    ImprovedSigmoid,
+    LeakyReLU,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+    activation,
 )
 from .conv import Conv2d
 from .conv_transpose import ConvTranspose2d
@@ -21,28 +21,8 @@ from .pool import AvgPool2d, GlobalAvgPool2d, MaxPool2d
 from .shape import Cropping2d, Flatten, Reshape, Upsample2d, ZeroPad2d
 
 __all__ = [
-                         "ACTIVATIONS",
-                         "AvgPool2d",
-                         "BatchNorm1d",
-                         "BatchNorm2d",
-                         "Conv2d",
-                         "ConvTranspose2d",
-                         "Cropping2d",
-                         "Dropout",
-                         "Flatten",
-                         "GaussianNoise",
-                         "GlobalAvgPool2d",
-                         "Identity",
-                         "ImprovedSigmoid",
-                         "LeakyReLU",
-                         "Linear",
-                         "MaxPool2d",
-                         "ReLU",
-                         "Reshape",
-                         "Sigmoid",
-                         "Softmax",
-                         "Tanh",
-                         "Upsample2d",
-                         "ZeroPad2d",
-                         "activation",
+    "ACTIVATIONS", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "ConvTranspose2d",
+    "Cropping2d", "Dropout", "Flatten", "GaussianNoise", "GlobalAvgPool2d", "Identity",
+    "ImprovedSigmoid", "LeakyReLU", "Linear", "MaxPool2d", "ReLU", "Reshape", "Sigmoid",
+    "Softmax", "Tanh", "Upsample2d", "ZeroPad2d", "activation",
 ]
