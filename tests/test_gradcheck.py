@@ -131,8 +131,8 @@ def test_compare_floor_and_numeric_gradient():
 
 
 def test_report_aggregation():
-    r = GradcheckReport("x", [TensorCheck("a", (1,), 0.0, 1e-9, 1),
-                              TensorCheck("b", (1,), 0.0, 2e-6, 1)])
+    r = GradcheckReport("x", [TensorCheck("a", (1,), 1e-3, 1e-9, 1),
+                              TensorCheck("b", (1,), 1e-3, 2e-6, 1)])
     assert not r.ok and r.max_rel == 2e-6
     assert GradcheckReport("empty").ok and GradcheckReport("empty").max_rel == 0.0
 
@@ -182,3 +182,15 @@ def test_helpers():
     assert rel_err(np.array([1.0, 2.0]), np.array([1.0, 2.0 + 2e-9])) == pytest.approx(1e-9)
     with pytest.raises(AssertionError, match="non-float32"):
         assert_all_dtype(cr.Linear(2, 2, dtype=np.float64))
+
+
+def test_zero_gradient_tensor_passes_on_absolute_floor():
+    """A bias feeding a training-mode batch norm has gradient exactly 0; noise must not fail it."""
+    import chainrule as cr
+    from chainrule.gradcheck import gradcheck
+
+    model = cr.Sequential(cr.Linear(4, 3, rng=0), cr.BatchNorm1d(3))
+    x = np.random.default_rng(1).standard_normal((6, 4))
+    report = gradcheck(model, x, training=True)
+    assert report["0.bias"].max_abs <= 1e-9
+    assert report.ok, str(report)
