@@ -55,6 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, FileNotFoundError, RuntimeError) as err:
         print(f"chainrule {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `chainrule summary | head`: the reader left, nothing to report
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

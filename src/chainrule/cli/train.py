@@ -113,8 +113,9 @@ def run_train(args: argparse.Namespace) -> int:
         metrics["test_dataset"] = None
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     (out / "timing.json").write_text(json.dumps({"train_seconds": seconds}, indent=2) + "\n")
-    plots.loss_curves(out / "history.csv", out / "loss.png",
-                      title=f"{config['model'].upper()} on {args.dataset}")
+    plots.training_curves({config["model"].upper(): out / "history.csv"}, path=out / "loss.png",
+                          x="epoch", title=f"{config['model'].upper()} on {args.dataset}: "
+                                           "per-epoch training and validation loss")
     print(f"trained {args.epochs} epochs in {seconds:.1f} s -> {out}")
     for key, value in metrics.items():
         if isinstance(value, float):
