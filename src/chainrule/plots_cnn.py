@@ -1,0 +1,223 @@
+"""Figures for convolutional classifiers, drawn from files a run saved (never during training).
+
+Every function reads saved data, writes a PNG to ``path`` and returns that path; every
+figure has a title, every axis a label, every image grid its per-panel labels:
+
+* ``filter_grid(npz, path=...)`` — first-layer conv filters ``(O, C, kh, kw)`` as images;
+* ``misclassified_grid(npz, path=...)`` — test images with their true and predicted labels;
+* ``confusion_heatmap(csv, path=...)`` — confusion matrix, rows true, columns predicted;
+* ``precision_recall_bars(csv, path=...)`` — per-class precision and recall side by side;
+* ``ablation_bars(csv, path=...)`` — one bar per ablation stage, with target lines.
+
+File layouts (written with ``numpy.savez`` / ``RunContext.save_rows``; the helpers
+``save_confusion_csv`` and ``save_misclassified`` write the two less obvious ones):
+
+* filters npz: array ``weight`` (O, C, kh, kw);
+* misclassified npz: ``images`` (N, C, H, W) or (N, H, W), ``y_true``, ``y_pred`` (N,) int,
+  ``classes`` (K,) str;
+* confusion csv: column ``true`` (class name) and one column per predicted class name;
+* precision/recall csv: columns ``class``, ``precision``, ``recall`` (more are ignored);
+* ablation csv: a category column and a value column (names passed in).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .plots import _plt, _save, read_csv
+
+# ---------------------------------------------------------------------------- saving helpers
+
+def save_confusion_csv(cm: np.ndarray, classes: Sequence[str], path: str | Path) -> Path:
+    """Write a (K, K) confusion matrix as CSV: column ``true`` then one column per class."""
+    import csv
+
+    path = Path(path)
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["true", *[str(c) for c in classes]])
+        for name, row in zip(classes, np.asarray(cm)):
+            w.writerow([str(name), *[int(v) for v in row]])
+    return path
+
+
+def read_confusion_csv(path: str | Path) -> tuple[np.ndarray, list[str]]:
+    """Inverse of ``save_confusion_csv``: ``(cm int64 (K, K), class names)``."""
+    cols = read_csv(path)
+    names = [str(v) for v in cols["true"]]
+    cm = np.stack([cols[n] for n in names], axis=1).astype(np.int64)
+    return cm, names
+
+
+def save_misclassified(path: str | Path, images: np.ndarray, y_true: np.ndarray,
+                       y_pred: np.ndarray, classes: Sequence[str]) -> Path:
+    """Write the misclassified-samples npz read by ``misclassified_grid``."""
+    path = Path(path)
+    np.savez_compressed(path, images=np.asarray(images, dtype=np.float32),
+                        y_true=np.asarray(y_true, dtype=np.int64),
+                        y_pred=np.asarray(y_pred, dtype=np.int64),
+                        classes=np.asarray([str(c) for c in classes]))
+    return path
+
+
+# ---------------------------------------------------------------------------- figures
+
+def _grid(n: int, cols: int | None = None) -> tuple[int, int]:
+    cols = cols or max(1, math.ceil(math.sqrt(n)))
+    return max(1, math.ceil(n / cols)), cols
+
+
+def filter_grid(npz_path: str | Path, *, path: str | Path, key: str = "weight",
+                title: str = "First convolutional layer's filters",
+                cmap: str = "gray") -> Path:
+    """Each filter of ``weight`` (O, C, kh, kw) as a small image, one panel per output channel.
+
+    Single-channel filters are shown in grey with a shared symmetric colour scale (so signs
+    and magnitudes compare across panels: black negative, white positive); 3-channel
+    filters are shown as RGB, each min-max scaled to [0, 1].
+    """
+    plt = _plt()
+    with np.load(npz_path, allow_pickle=False) as f:
+        w = np.asarray(f[key], dtype=np.float64)
+    o, c = w.shape[:2]
+    rows, cols = _grid(o)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.3 * cols + 1.2, 1.3 * rows + 0.6),
+                             squeeze=False)
+    vmax = float(np.abs(w).max()) or 1.0
+    im = None
+    for i, ax in enumerate(axes.flat):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if i >= o:
+            ax.axis("off")
+            continue
+        if c == 3:
+            f3 = w[i].transpose(1, 2, 0)
+            f3 = (f3 - f3.min()) / (np.ptp(f3) or 1.0)
+            ax.imshow(f3, interpolation="nearest")
+        else:
+            im = ax.imshow(w[i].mean(axis=0), cmap=cmap, vmin=-vmax, vmax=vmax,
+                           interpolation="nearest")
+        ax.set_title(f"filter {i}", fontsize=7)
+    if im is not None:
+        fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.8, label="weight")
+    fig.suptitle(f"{title} ({o} × {c} × {w.shape[2]} × {w.shape[3]})", fontsize=10)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)  # no tight_layout: it fights the shared colour bar
+    plt.close(fig)
+    return path
+
+
+def misclassified_grid(npz_path: str | Path, *, path: str | Path, max_images: int = 25,
+                       title: str = "Misclassified test images") -> Path:
+    """Up to ``max_images`` misclassified images, each titled "true: A / pred: B"."""
+    plt = _plt()
+    with np.load(npz_path, allow_pickle=False) as f:
+        images, y_true, y_pred = f["images"], f["y_true"], f["y_pred"]
+        classes = [str(c) for c in f["classes"]]
+    n = min(len(images), int(max_images))
+    rows, cols = _grid(max(n, 1), cols=min(5, max(n, 1)))
+    fig, axes = plt.subplots(rows, cols, figsize=(2.0 * cols, 2.6 * rows + 0.6), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if i >= n:
+            ax.axis("off")
+            continue
+        img = np.asarray(images[i], dtype=np.float64)
+        if img.ndim == 3:
+            img = img[0] if img.shape[0] == 1 else img.transpose(1, 2, 0)
+        if img.ndim == 3:
+            img = (img - img.min()) / (np.ptp(img) or 1.0)
+        ax.imshow(img, cmap=None if img.ndim == 3 else "gray_r", interpolation="nearest")
+        ax.set_title(f"true: {classes[int(y_true[i])]}\npred: {classes[int(y_pred[i])]}",
+                     fontsize=7, color="C3")
+    if n == 0:
+        axes.flat[0].text(0.5, 0.5, "no misclassified images", ha="center", va="center")
+    fig.suptitle(f"{title} ({n} of {len(images)} shown)", fontsize=10)
+    return _save(fig, path)
+
+
+def confusion_heatmap(csv_path: str | Path, *, path: str | Path,
+                      title: str = "Confusion matrix", normalize: bool = False) -> Path:
+    """Heatmap of a confusion-matrix CSV (rows true, columns predicted), counts in the cells.
+
+    ``normalize=True`` colours each row by its fraction of the true class (recall on the
+    diagonal); the numbers written in the cells stay the counts.
+    """
+    plt = _plt()
+    cm, names = read_confusion_csv(csv_path)
+    k = len(names)
+    shown = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1) if normalize else cm
+    fig, ax = plt.subplots(figsize=(0.6 * k + 3.5, 0.55 * k + 2.5))
+    im = ax.imshow(shown, cmap="Blues", interpolation="nearest")
+    fig.colorbar(im, ax=ax, label="fraction of true class" if normalize else "count")
+    thresh = float(shown.max()) / 2.0
+    for i in range(k):
+        for j in range(k):
+            ax.text(j, i, str(int(cm[i, j])), ha="center", va="center", fontsize=7,
+                    color="white" if shown[i, j] > thresh else "black")
+    ax.set_xticks(range(k))
+    ax.set_yticks(range(k))
+    ax.set_xticklabels(names, rotation=45, ha="right", fontsize=8)
+    ax.set_yticklabels(names, fontsize=8)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title(title)
+    return _save(fig, path)
+
+
+def precision_recall_bars(csv_path: str | Path, *, path: str | Path,
+                          title: str = "Per-class precision and recall") -> Path:
+    """Grouped bars of per-class ``precision`` and ``recall`` from a saved CSV."""
+    plt = _plt()
+    cols = read_csv(csv_path)
+    names = [str(v) for v in cols["class"]]
+    x = np.arange(len(names))
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.8 * len(names) + 2), 4))
+    ax.bar(x - 0.2, cols["precision"], 0.4, label="precision", color="C0")
+    ax.bar(x + 0.2, cols["recall"], 0.4, label="recall", color="C1")
+    lo = float(min(cols["precision"].min(), cols["recall"].min()))
+    ax.set_ylim(max(0.0, lo - 0.05), 1.0)
+    ax.set_xticks(x)
+    ax.set_xticklabels(names, rotation=30, ha="right", fontsize=8)
+    ax.set_xlabel("class")
+    ax.set_ylabel("score")
+    ax.set_title(title)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend()
+    return _save(fig, path)
+
+
+def ablation_bars(csv_path: str | Path, *, path: str | Path, x: str = "stage",
+                  y: str = "val_accuracy", targets: Sequence[float] = (),
+                  xlabel: str = "validation accuracy", title: str = "Ablation") -> Path:
+    """Horizontal bars of ``y`` per stage (top to bottom in file order), values written on
+    the bars, and a dashed vertical line for each target (e.g. 0.92 and 0.94)."""
+    plt = _plt()
+    cols = read_csv(csv_path)
+    names = [str(v) for v in cols[x]]
+    vals = cols[y]
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(names) + 1.6))
+    pos = np.arange(len(names))[::-1]
+    ax.barh(pos, vals, color="C0", label=y.replace("_", " "))
+    for p, v in zip(pos, vals):
+        ax.text(v, p, f" {100 * v:.2f}%", va="center", fontsize=8)
+    for i, t in enumerate(targets):
+        ax.axvline(t, color=f"C{3 + i}", ls="--", label=f"target {100 * t:g}%")
+    finite = vals[np.isfinite(vals)]
+    lo = float(min([*finite, *targets])) if len(finite) else 0.0
+    ax.set_xlim(max(0.0, lo - 0.05), min(1.0, float(max([*finite, *targets], default=1)) + 0.04))
+    ax.set_yticks(pos)
+    ax.set_yticklabels(names, fontsize=8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("stage (each adds one technique)")
+    ax.set_title(title)
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    return _save(fig, path)
