@@ -1,0 +1,243 @@
+"""Train the same small CNN in chainrule and in PyTorch CPU, side by side: time per epoch and memory.
+
+Network (both sides, float32, same initial weights, same batch order, SGD lr 0.01, batch 64)::
+
+    conv 5x5,16 same → ReLU → maxpool 2 → conv 5x5,32 same → ReLU → maxpool 2
+    → flatten → linear 1568→10 → softmax cross-entropy
+
+Method
+------
+* Every repetition runs in a fresh subprocess (``--worker chainrule|torch``), alternating
+  chainrule, torch, chainrule, torch, ... so background load hits both alike; the table
+  reports the median over repetitions and the ratio of medians.
+* Thread count (default 1) is set for both: threadpoolctl for NumPy's BLAS, and
+  ``torch.set_num_threads`` for PyTorch; OMP/OPENBLAS/MKL env variables too.
+* A training step is zero_grad, forward, loss, backward, SGD update. chainrule runs it
+  through ``chainrule.train.fit`` with ``chainrule.optim.SGD``; PyTorch with its usual loop.
+  The first conv layer of chainrule is built with ``input_grad=False``: PyTorch does not
+  compute the gradient of the input images either (``--first-layer-dx`` turns it back on).
+* One warm-up pass over 10 batches precedes the timed epoch (caches, buffers, allocator).
+* ``--samples N`` times only the first N images and extrapolates to 60,000 (printed as such).
+* Peak memory: ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` of each worker process (the
+  process's high-water resident set, including the interpreter, libraries and the 188 MB
+  float32 data set); "training overhead" is that peak minus the resident set measured
+  just before training started.
+* Data: Fashion-MNIST train (``chainrule.data.load``) when it resolves, otherwise seeded
+  random data of the same shape; the output says which.
+
+Run: ``.venv/bin/python benchmarks/bench_cnn.py [--reps 3] [--threads 1] [--samples N]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+N_TRAIN, BATCH, LR = 60_000, 64, 0.01
+
+
+def load_data(samples: int) -> tuple[np.ndarray, np.ndarray, str]:
+    try:
+        import chainrule.data as crdata
+
+        ds = crdata.load("fashion-mnist", "train")
+        x = np.asarray(ds.x, dtype=np.float32).reshape(-1, 1, 28, 28)
+        y = np.asarray(ds.y, dtype=np.int64)
+        source = f"Fashion-MNIST train ({ds.source})"
+    except Exception as exc:  # noqa: BLE001  (any failure to resolve falls back, and says so)
+        rng = np.random.default_rng(0)
+        x = rng.standard_normal((N_TRAIN, 1, 28, 28)).astype(np.float32)
+        y = rng.integers(0, 10, N_TRAIN)
+        source = f"seeded random data (Fashion-MNIST unavailable: {type(exc).__name__})"
+    return x[:samples], y[:samples], source
+
+
+def build_chainrule(first_dx: bool):
+    from chainrule.core import Sequential
+    from chainrule.layers import Conv2d, Flatten, Linear, MaxPool2d, ReLU
+
+    return Sequential(Conv2d(1, 16, 5, padding="same", rng=1, input_grad=first_dx), ReLU(),
+                      MaxPool2d(2), Conv2d(16, 32, 5, padding="same", rng=2), ReLU(),
+                      MaxPool2d(2), Flatten(), Linear(1568, 10, rng=3))
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def worker_chainrule(args) -> dict:
+    from threadpoolctl import threadpool_limits
+
+    from chainrule.data import DataLoader
+    from chainrule.losses import SoftmaxCrossEntropy
+    from chainrule.optim import SGD
+    from chainrule.train import fit
+
+    x, y, source = load_data(args.samples)
+    model = build_chainrule(args.first_layer_dx)
+    model.load_state_dict(dict(np.load(args.weights)))
+    loss = SoftmaxCrossEntropy()
+    with threadpool_limits(args.threads):
+        fit(model, loss, SGD(model.parameters(), lr=LR),
+            DataLoader(x[:10 * BATCH], y[:10 * BATCH], BATCH, shuffle=False), epochs=1,
+            metrics=None)
+        model.load_state_dict(dict(np.load(args.weights)))
+        opt = SGD(model.parameters(), lr=LR)
+        base = rss_mb()
+        t = time.perf_counter()
+        hist = fit(model, loss, opt, DataLoader(x, y, BATCH, shuffle=False), epochs=1, metrics=None)
+        seconds = time.perf_counter() - t
+        layers = per_layer(model, loss, x, y) if args.layers else {}
+    return {"seconds": seconds, "peak_mb": peak_mb(), "base_mb": base, "source": source,
+            "loss": float(hist["loss"][-1]),
+            "layers": layers}
+
+
+def per_layer(model, loss, x, y, batches: int = 60) -> dict:
+    """Median forward/backward milliseconds of each layer over ``batches`` training steps."""
+    fw = {i: [] for i in range(len(model))}
+    bw = {i: [] for i in range(len(model))}
+    layers = list(model)
+    for b in range(min(batches, len(x) // BATCH)):
+        h = x[b * BATCH:(b + 1) * BATCH]
+        model.zero_grad()
+        for i, layer in enumerate(layers):
+            t = time.perf_counter()
+            h = layer.forward(h, training=True)
+            fw[i].append(time.perf_counter() - t)
+        loss.forward(h, y[b * BATCH:(b + 1) * BATCH])
+        d = loss.backward()
+        for i in reversed(range(len(layers))):
+            t = time.perf_counter()
+            d = layers[i].backward(d)
+            bw[i].append(time.perf_counter() - t)
+    return {f"{i} {layers[i]!r}": (1e3 * statistics.median(fw[i]), 1e3 * statistics.median(bw[i]))
+            for i in fw}
+
+
+def worker_torch(args) -> dict:
+    import torch
+
+    torch.set_num_threads(args.threads)
+    x, y, source = load_data(args.samples)
+    w = dict(np.load(args.weights))
+    nn = torch.nn
+    model = nn.Sequential(nn.Conv2d(1, 16, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Conv2d(16, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Linear(1568, 10))
+
+    def reset():
+        with torch.no_grad():
+            for name, p in model.named_parameters():
+                v = w[name].T if name == "7.weight" else w[name]  # chainrule dense is (in, out)
+                p.copy_(torch.from_numpy(np.ascontiguousarray(v)))
+
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+
+    def epoch(n):
+        opt = torch.optim.SGD(model.parameters(), lr=LR)
+        total = 0.0
+        for b in range(0, n, BATCH):
+            opt.zero_grad()
+            value = nn.functional.cross_entropy(model(xt[b:b + BATCH]), yt[b:b + BATCH])
+            value.backward()
+            opt.step()
+            total += float(value) * len(xt[b:b + BATCH])
+        return total / n
+
+    reset()
+    epoch(10 * BATCH)
+    reset()
+    base = rss_mb()
+    t = time.perf_counter()
+    mean_loss = epoch(len(xt))
+    seconds = time.perf_counter() - t
+    return {"seconds": seconds, "peak_mb": peak_mb(), "base_mb": base, "source": source,
+            "loss": mean_loss, "layers": {}}
+
+
+def run_worker(kind: str, args, weights: str, layers: bool) -> dict:
+    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads),
+               OPENBLAS_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
+    cmd = [sys.executable, __file__, "--worker", kind, "--weights", weights, "--threads",
+           str(args.threads), "--samples", str(args.samples)]
+    cmd += ["--first-layer-dx"] if args.first_layer_dx else []
+    cmd += ["--layers"] if layers else []
+    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--reps", type=int, default=3, help="timed epochs per framework (interleaved)")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--samples", type=int, default=N_TRAIN, help="images per timed epoch")
+    p.add_argument("--first-layer-dx", action="store_true",
+                   help="let chainrule's first conv compute dx anyway (PyTorch does not)")
+    p.add_argument("--worker", choices=["chainrule", "torch"], help=argparse.SUPPRESS)
+    p.add_argument("--weights", help=argparse.SUPPRESS)
+    p.add_argument("--layers", action="store_true", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    args.samples = max(BATCH, min(args.samples, N_TRAIN))
+    if args.worker:
+        result = (worker_chainrule if args.worker == "chainrule" else worker_torch)(args)
+        print(json.dumps(result))
+        return
+
+    with tempfile.TemporaryDirectory() as tmp:
+        weights = os.path.join(tmp, "init.npz")
+        np.savez(weights, **build_chainrule(True).state_dict())
+        runs: dict[str, list[dict]] = {"chainrule": [], "torch": []}
+        for r in range(args.reps):
+            for kind in ("chainrule", "torch") if r % 2 == 0 else ("torch", "chainrule"):
+                runs[kind].append(run_worker(kind, args, weights, layers=kind == "chainrule"
+                                             and r == args.reps - 1))
+    report(args, runs)
+
+
+def report(args, runs: dict[str, list[dict]]) -> None:
+    scale = N_TRAIN / args.samples
+    print(f"data: {runs['chainrule'][0]['source']}")
+    print(f"threads: {args.threads}   batch {BATCH}   float32   SGD lr {LR}   reps {args.reps} "
+          f"(interleaved, fresh process each)")
+    if args.samples < N_TRAIN:
+        print(f"timed {args.samples} images per epoch; seconds/epoch EXTRAPOLATED ×{scale:.2f} "
+              f"to {N_TRAIN}")
+    print(f"first conv computes dx: {'yes' if args.first_layer_dx else 'no (as PyTorch)'}\n")
+    med = {}
+    print(f"{'framework':<10} {'s/epoch (median)':>17} {'all reps':>24} {'peak RSS MB':>12} "
+          f"{'training overhead MB':>21} {'mean loss':>10}")
+    for kind, rs in runs.items():
+        secs = [r["seconds"] * scale for r in rs]
+        med[kind] = statistics.median(secs)
+        peak = max(r["peak_mb"] for r in rs)
+        over = max(r["peak_mb"] - r["base_mb"] for r in rs)
+        print(f"{kind:<10} {med[kind]:>17.2f} {' '.join(f'{s:.2f}' for s in secs):>24} "
+              f"{peak:>12.0f} {over:>21.0f} {rs[-1]['loss']:>10.4f}")
+    print(f"\nratio chainrule / PyTorch (median s/epoch): {med['chainrule'] / med['torch']:.2f}")
+    layers = runs["chainrule"][-1]["layers"]
+    if layers:
+        print("\nchainrule per layer (median ms per batch of 64, last repetition):")
+        print(f"  {'layer':<72} {'forward':>8} {'backward':>9}")
+        for name, (f, b) in layers.items():
+            print(f"  {name[:72]:<72} {f:>8.2f} {b:>9.2f}")
+        print(f"  {'total':<72} {sum(v[0] for v in layers.values()):>8.2f} "
+              f"{sum(v[1] for v in layers.values()):>9.2f}")
+
+
+if __name__ == "__main__":
+    main()
