@@ -65,11 +65,11 @@ def run_train(args: argparse.Namespace) -> int:
     import chainrule as cr
     from chainrule import data, optim, plots, train
 
-    out = Path(args.out or f"runs/{args.dataset}-{args.model}")
-    out.mkdir(parents=True, exist_ok=True)
     split_seed, init_seed, loader_seed = np.random.SeedSequence(args.seed).spawn(3)
     ds = data.load(args.dataset, "train", data_dir=args.data_dir)
     config = model_config(args, in_shape=ds.x.shape[1:], num_classes=ds.num_classes)
+    out = Path(args.out or f"runs/{args.dataset}-{args.model}")
+    out.mkdir(parents=True, exist_ok=True)
     x_tr, y_tr, x_val, y_val = data.train_val_split(
         _inputs(ds.x, config), ds.y, args.val_size, rng=np.random.default_rng(split_seed))
     model = cr.models.build_model(config, rng=np.random.default_rng(init_seed))
