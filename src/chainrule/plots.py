@@ -118,3 +118,29 @@ def bars(csv_path: str | Path, *, path: str | Path, x: str, y: str, xlabel: str,
     ax.legend()
     ax.tick_params(axis="x", rotation=30)
     return _save(fig, path)
+
+
+def metric_curves(series: Mapping[str, str | Path], *, path: str | Path, metric: str,
+                  title: str, ylabel: str, x: str = "step", validation: bool = True,
+                  hline: float | None = None, hline_label: str = "") -> Path:
+    """One panel: column ``metric`` (training, solid) and ``val_<metric>`` (validation,
+    dashed) against ``x`` for each ``{label: history_csv}``, one colour per label, with an
+    optional horizontal reference line at ``hline`` (e.g. a threshold)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for i, (label, csv_path) in enumerate(series.items()):
+        cols = read_csv(csv_path)
+        kinds = (("", "-", "train"), ("val_", "--", "validation")) if validation else \
+            (("", "-", "train"),)
+        for prefix, style, kind in kinds:
+            y = cols.get(prefix + metric)
+            if y is not None and np.isfinite(y).any():
+                ax.plot(cols[x], y, style, color=f"C{i % 10}", label=f"{label} ({kind})")
+    if hline is not None:
+        ax.axhline(hline, color="0.3", lw=0.8, ls=":", label=hline_label or f"{hline:g}")
+    ax.set_xlabel({"step": "gradient steps", "epoch": "epoch"}.get(x, x))
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    return _save(fig, path)
