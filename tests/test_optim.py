@@ -231,3 +231,19 @@ def test_schedule_apply_uses_initial_lr_and_python_float():
         StepDecay(0)
     with pytest.raises(ValueError):
         ExponentialDecay(1.5)
+
+
+def test_state_follows_module_astype():
+    model = cr.Sequential(cr.Linear(3, 2, rng=0))
+    opt = Adam(model.parameters(), lr=0.1)
+    for p in model.parameters():
+        p.grad += 1.0
+    opt.step()
+    m32 = opt.state[0]["exp_avg"].copy()
+    model.astype(np.float64)
+    opt.zero_grad()
+    for p in model.parameters():
+        p.grad += 1.0
+    opt.step()
+    assert opt.state[0]["exp_avg"].dtype == np.float64
+    np.testing.assert_allclose(opt.state[0]["exp_avg"], 0.9 * m32 + 0.1, rtol=1e-6)

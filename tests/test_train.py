@@ -191,3 +191,12 @@ def test_bad_arguments():
         train.Trainer(model, cr.SoftmaxCrossEntropy(), opt, metrics="f1")
     with pytest.raises(ValueError, match="patience"):
         train.EarlyStopping(patience=0)
+
+
+def test_progress_bar_runs(digits, capsys):
+    x, y, _, _ = digits
+    model = _mlp()
+    hist = train.fit(model, cr.SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.1),
+                     DataLoader(x[:96], y[:96], 32, rng=0), epochs=2, progress=True)
+    assert len(hist) == 2
+    assert "epoch 2: loss=" in capsys.readouterr().out

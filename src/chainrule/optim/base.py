@@ -87,8 +87,8 @@ class Optimizer:
 
     def step(self) -> None:
         """Apply one update to every parameter from its current ``grad``."""
-        if self._scratch is None:
-            self._prepare()
+        if self._scratch is None or self._scratch[0].dtype != self.params[0].data.dtype:
+            self._prepare()  # first step, after load_state_dict, or after Module.astype
         self.step_count += 1
         self._update()
 
@@ -99,8 +99,10 @@ class Optimizer:
         """Allocate missing state buffers (zeros) and the scratch arrays, in each param's dtype."""
         for p, st in zip(self.params, self.state):
             for name in self._buffer_names:
-                if name not in st or st[name].dtype != p.dtype:
+                if name not in st:
                     st[name] = np.zeros_like(p.data)
+                elif st[name].dtype != p.dtype:  # the model was cast: the state follows
+                    st[name] = st[name].astype(p.dtype)
         self._scratch = [np.empty_like(p.data) for p in self.params]
 
     def hyperparams(self) -> dict[str, Any]:
