@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,12 @@ def save_checkpoint(trainer: Any, path: str | os.PathLike,
             raise NonFiniteLossError(
                 f"parameter {name} is not finite at step {trainer.step}; checkpoint {path} "
                 "was not written (the previous one is intact)", trainer.step, trainer.epoch)
+    rngs = module_rngs(model)
+    loader_rng = getattr(trainer.train_loader, "rng", None)
+    if any(g is loader_rng for g in rngs.values()):
+        warnings.warn("the training loader and a layer share one Generator; a resumed run "
+                      "cannot reproduce both streams exactly (give each its own seed)",
+                      stacklevel=3)
     cb_meta, cb_arrays = [], {}
     for i, cb in enumerate(trainer.callbacks):
         state = cb.state_dict()
@@ -81,7 +88,7 @@ def save_checkpoint(trainer: Any, path: str | os.PathLike,
         "epochs": trainer.epochs,
         "loader_state": trainer.epoch_loader_state,
         "val_loader_state": _loader_state(trainer.val_loader),
-        "module_rngs": {k: g.bit_generator.state for k, g in module_rngs(model).items()},
+        "module_rngs": {k: g.bit_generator.state for k, g in rngs.items()},
         "running": trainer.running,
         "history": trainer.history.state_dict(),
         "callbacks": cb_meta,
