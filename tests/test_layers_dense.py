@@ -161,3 +161,22 @@ def test_activation_factory():
     assert isinstance(cr.activation("improved_sigmoid"), cr.ImprovedSigmoid)
     with pytest.raises(ValueError, match="unknown activation 'swish'"):
         cr.activation("swish")
+
+
+def test_linear_input_grad_false_skips_dx_but_keeps_parameter_gradients(rng):
+    x = rng.standard_normal((5, 4)).astype(np.float32)
+    dy = rng.standard_normal((5, 3)).astype(np.float32)
+    full, lean = cr.Linear(4, 3, rng=0), cr.Linear(4, 3, rng=0, input_grad=False)
+    full.forward(x)
+    lean.forward(x)
+    assert full.backward(dy) is not None and lean.backward(dy) is None
+    np.testing.assert_array_equal(full.weight.grad, lean.weight.grad)
+    np.testing.assert_array_equal(full.bias.grad, lean.bias.grad)
+    assert "input_grad=False" in repr(lean)
+
+
+def test_sequential_refuses_a_skipped_input_gradient_in_the_middle(rng):
+    model = cr.Sequential(cr.Linear(4, 3, rng=0), cr.Tanh(), cr.Linear(3, 2, rng=1, input_grad=False))
+    model.forward(rng.standard_normal((2, 4)))
+    with pytest.raises(RuntimeError, match="only the first layer"):
+        model.backward(np.ones((2, 2)))

@@ -271,9 +271,12 @@ class Sequential(Module):
             x = layer.forward(x, training=training)
         return x
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
-        """Run every layer's backward in reverse order."""
+    def backward(self, dy: np.ndarray) -> np.ndarray | None:
+        """Run every layer's backward in reverse order (``None`` if the first skips dx)."""
         for layer in reversed(self._modules.values()):
+            if dy is None:
+                raise RuntimeError(f"Sequential.backward: a layer after {layer!r} returned no input "
+                                   "gradient (input_grad=False); only the first layer may skip it")
             dy = layer.backward(dy)
         return dy
 

@@ -31,14 +31,20 @@ class Linear(Module):
     Leading axes beyond one batch axis are allowed (``(..., in)``); parameter gradients
     then sum over all of them.
 
+    ``input_grad=False`` (for a network's first layer, whose input is data) makes ``backward``
+    accumulate dW and db only and return ``None``, saving the dy·Wᵀ product — PyTorch skips
+    it too for inputs that do not require grad. ``chainrule.train.fit`` sets it on a
+    Sequential model's first layer for the duration of training.
+
     Reduction: none. The loss carries the 1/N; this layer sums over the batch.
     Input of another dtype is cast to the weight's dtype, so a float32 layer stays float32.
     """
 
     def __init__(self, in_features: int, out_features: int, *, bias: bool = True,
                  init: str | Any = "fan_in_uniform", bias_init: str | Any = "zeros",
-                 rng: RNGLike = None, dtype: Any = None) -> None:
+                 input_grad: bool = True, rng: RNGLike = None, dtype: Any = None) -> None:
         super().__init__()
+        self.input_grad = bool(input_grad)
         if int(in_features) <= 0 or int(out_features) <= 0:
             raise ValueError(f"Linear needs positive sizes, got ({in_features}, {out_features})")
         self.in_features, self.out_features = int(in_features), int(out_features)
@@ -78,6 +84,8 @@ class Linear(Module):
         self.weight.grad += x2.T @ dy2
         if self.bias is not None:
             self.bias.grad += dy2.sum(axis=0)
+        if not self.input_grad:
+            return None
         return dy @ self.weight.data.T
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -94,4 +102,5 @@ class Linear(Module):
         return rows * self.in_features * self.out_features
 
     def extra_repr(self) -> str:
-        return f"{self.in_features}, {self.out_features}, bias={self.bias is not None}"
+        extra = "" if self.input_grad else ", input_grad=False"
+        return f"{self.in_features}, {self.out_features}, bias={self.bias is not None}{extra}"
