@@ -96,7 +96,11 @@ def handle(args: argparse.Namespace) -> int:
     if args.lab_command == "list":
         return cmd_list()
     if args.lab_command == "run":
-        return cmd_run(args)
+        try:
+            return cmd_run(args)
+        except KeyError as err:  # unknown experiment: the message lists the known ones
+            print(f"chainrule lab run: error: {err.args[0]}", file=sys.stderr)
+            return 2
     if args.lab_command == "run-all":
         return cmd_run_all(args)
     return cmd_report(args)

@@ -2,40 +2,51 @@
 
 Adding an experiment
 --------------------
-Create ``src/chainrule/lab/experiments/<topic>.py`` (the package is scanned, nothing else
-to edit). Its module docstring says which question it answers and what a reader should
-see in its figures. It contains a dataclass config and one function::
+Create ``src/chainrule/lab/experiments/<topic>.py`` (the package is scanned: nothing else to
+edit). Its module docstring says which question it answers and what a reader should see in
+its figures. ``softmax_regression.py`` is the worked template. The shape::
 
     from dataclasses import dataclass
-    from ..registry import register
-    from ..context import RunContext
-    from ._common import load_mnist_like        # best MNIST source, train/val/test
     from ... import plots
+    from ..context import RunContext
+    from ..registry import register
+    from ._common import load_splits, pct, standardize
 
     @dataclass
     class Config:
-        dataset: str = "mnist"      # every experiment: "mnist" (best source) | "fashion-mnist"
+        dataset: str = "mnist"   # every experiment: "mnist" (best source) | "fashion-mnist"
         epochs: int = 30
-        lr: float = 0.1
+        n_train: int = 0         # 0 = all; quick presets shrink it
 
     @register("my-topic", question="Does X beat Y?", config=Config,
-              quick=dict(epochs=1), runtime={"quick": "4 s", "full": "1 min 20 s"})
+              quick={"epochs": 1, "n_train": 1000},
+              runtime={"quick": "4 s", "full": "1 min 20 s"})   # measured, shown by `lab list`
     def run(cfg: Config, ctx: RunContext) -> None:
-        data = load_mnist_like(cfg.dataset, ctx)           # records its sources in ctx
-        history = fit(model, loss, opt, loader, val, epochs=cfg.epochs)   # the one fit loop
-        csv = ctx.save_history(history, "history")         # -> history.csv (+ history_steps.csv)
+        import chainrule as cr                        # heavy imports inside run()
+        from chainrule.data import DataLoader
+        from chainrule.train import evaluate, fit
+        s = load_splits(cfg.dataset, ctx, val_size=500, n_train=cfg.n_train or None)
+        xtr, xva, xte = standardize(*s.flat())       # s.y_train, s.y_val, s.y_test
+        hist = fit(model, loss, opt, DataLoader(xtr, s.y_train, 32, rng=ctx.rng), val_loader,
+                   epochs=cfg.epochs, val_every=50)  # the one fit loop, never a private one
+        csv = ctx.save_history(hist, "history")      # history.csv (+ history_steps.csv)
         ctx.figure("curves", plots.training_curves, {"model": csv}, x="step",
-                   caption="Loss and accuracy against gradient steps")   # drawn from the CSV
-        ctx.metrics["test_accuracy"] = acc                 # -> metrics.json (deterministic only)
-        ctx.md(f"Test accuracy reached **{acc:.2%}** ...")   # reading written from the numbers
+                   caption="...")                    # drawn from the saved CSV
+        ctx.metrics["test_accuracy"] = acc           # metrics.json: deterministic values only
+        ctx.md(f"**Reading.** Test accuracy {pct(acc)} ...")   # text built from the numbers
+
+``ctx`` also offers ``save_rows(list_of_dicts, name)`` (any CSV), ``table(rows, headers)``,
+``heading``, ``code``, ``path(name)`` (any other file) and ``log``. ``plots`` has
+``training_curves``, ``grouped_lines`` (one line per group, one panel per value of a column)
+and ``bars``; add new plot functions to ``chainrule/plots.py`` taking saved files.
 
 Rules: randomness only from ``ctx.rng`` (or ``ctx.seed``), so one seed gives a byte-identical
 ``metrics.json``; never put wall-clock times in ``ctx.metrics`` (the runner writes them to
-``timing.json``); ``quick`` overrides must finish in seconds on 2 CPU cores (CI runs them);
-``runtime`` holds the measured wall times of ``chainrule lab run NAME --quick`` and of the
-full run, shown by ``chainrule lab list``. Write a test ``tests/test_exp_<topic>.py`` that
-calls ``chainrule.lab.runner.run_experiment(NAME, quick=True, out_root=tmp_path)`` and asserts
-on the numbers in the returned ``metrics``.
+``timing.json``); the ``quick`` preset must finish in a few seconds on 2 CPU cores (CI runs
+every experiment's quick form); ``runtime`` records measured wall times of
+``chainrule lab run NAME --quick`` and of the full run. Write ``tests/test_exp_<topic>.py``
+that calls ``chainrule.lab.runner.run_experiment(NAME, quick=True, out_root=tmp_path)`` once
+(module-scoped fixture) and asserts on the numbers in ``result.metrics``.
 """
 
 from __future__ import annotations

@@ -90,14 +90,18 @@ def load_splits(dataset: str, ctx: RunContext, *, val_size: float = 0.1,
                   test_name or f"{train.name} (held out)")
 
 
-def standardize(x_train: np.ndarray, *others: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Normalise by the training set's per-feature mean and std (``data.Standardizer``).
+def standardize(x_train: np.ndarray, *others: np.ndarray,
+                mode: str = "global") -> tuple[np.ndarray, ...]:
+    """Normalise by the training set's mean and std (``data.Standardizer``; ``mode`` is
+    ``"global"``, one mean and std over all pixels, or ``"per_feature"``, one per pixel).
 
     Returns the transformed training array followed by the transformed ``others``.
+    Per-pixel statistics divide near-constant border pixels by tiny stds, so a test image
+    can reach values in the thousands; the global mode keeps every value within ~±5.
     """
     from ...data import Standardizer
 
-    st = Standardizer("per_feature").fit(x_train)
+    st = Standardizer(mode).fit(x_train)
     return tuple(st.transform(a) for a in (x_train, *others))
 
 

@@ -33,6 +33,7 @@ from ._common import add_bias, load_splits, pct, standardize
 class Config:
     dataset: str = "mnist"
     hidden: int = 64
+    normalise: str = "global"   # training-set mean/std: "global" (scalars) or "per_feature"
     lr: float = 0.1
     batch_size: int = 32
     max_epochs: int = 50
@@ -70,7 +71,7 @@ def run(cfg: Config, ctx: RunContext) -> None:
 
     s = load_splits(cfg.dataset, ctx, val_size=cfg.val_size, n_train=cfg.n_train or None,
                     n_test=cfg.n_test or None)
-    xtr, xva, xte = (add_bias(a) for a in standardize(*s.flat()))
+    xtr, xva, xte = (add_bias(a) for a in standardize(*s.flat(), mode=cfg.normalise))
     steps_per_epoch = -(-len(xtr) // cfg.batch_size)
     val_every = cfg.val_every or max(1, steps_per_epoch // 5)
     ctx.metrics.update(input_features=xtr.shape[1], n_train=len(xtr), n_val=len(xva), n_test=len(xte), val_every=val_every)
@@ -103,7 +104,7 @@ def run(cfg: Config, ctx: RunContext) -> None:
     xg = xtr[: cfg.gradcheck_samples]
     rep = gradcheck(model, xg, max_checks=cfg.gradcheck_entries, eps=cfg.gradcheck_eps)
     rep_loss = gradcheck_loss(cr.SoftmaxCrossEntropy(), model(xg).astype(np.float64),
-                              s.y_train[: cfg.gradcheck_samples])
+                              s.y_train[: cfg.gradcheck_samples], eps=cfg.gradcheck_eps)
     ctx.metrics["gradcheck"] = {"ok": bool(rep.ok and rep_loss.ok), "max_rel": float(rep.max_rel),
                                 "loss_max_rel": float(rep_loss.max_rel),
                                 "tensors": {r.name: float(r.max_rel) for r in rep.results}}
