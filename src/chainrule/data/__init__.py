@@ -9,7 +9,8 @@
 nothing is ever downloaded unless asked (``download=True`` or ``cr.data.download(name)``).
 """
 
-from . import transforms
+from . import cifar, transforms
+from .cifar_writer import write_cifar10
 from .dataset import Dataset
 from .downloader import md5sum
 from .errors import DataError, DatasetNotFoundError
@@ -32,7 +33,8 @@ from .sources import (
 
 __all__ = [
     "SPECS", "DataError", "DataLoader", "Dataset", "DatasetNotFoundError", "DatasetSpec",
-    "Resolution", "Standardizer", "add_bias_column", "available", "cache_root", "describe",
-    "download", "flatten", "get_spec", "input_shape", "load", "md5sum", "names", "one_hot", "read_idx",
-    "resolve", "split_indices", "train_val_split", "transforms", "write_idx",
+    "Resolution", "Standardizer", "add_bias_column", "available", "cache_root", "cifar",
+    "describe", "download", "flatten", "get_spec", "input_shape", "load", "md5sum", "names",
+    "one_hot", "read_idx", "resolve", "split_indices", "train_val_split", "transforms",
+    "write_cifar10", "write_idx",
 ]

