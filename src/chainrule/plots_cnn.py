@@ -47,9 +47,13 @@ def save_confusion_csv(cm: np.ndarray, classes: Sequence[str], path: str | Path)
 
 def read_confusion_csv(path: str | Path) -> tuple[np.ndarray, list[str]]:
     """Inverse of ``save_confusion_csv``: ``(cm int64 (K, K), class names)``."""
-    cols = read_csv(path)
-    names = [str(v) for v in cols["true"]]
-    cm = np.stack([cols[n] for n in names], axis=1).astype(np.int64)
+    import csv
+
+    # Read as text: class names may look like numbers ("0".."9" for MNIST).
+    with open(path, newline="") as fh:
+        header, *rows = list(csv.reader(fh))
+    names = header[1:]
+    cm = np.array([[int(v) for v in r[1:]] for r in rows], dtype=np.int64).reshape(-1, len(names))
     return cm, names
 
 
