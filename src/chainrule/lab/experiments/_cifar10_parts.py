@@ -1,0 +1,145 @@
+"""Building blocks of the ``cifar10`` experiment: attempt recipes, the model builder, the
+stand-in data generator and the data loading (real CIFAR-10, or stand-in files written in
+the official format and read back through ``cr.data.load``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...train import Callback
+from ..context import RunContext
+
+BASELINE: dict[str, Any] = {
+    "channels": (16, 16), "kernel": 5, "batchnorm": False, "dropout": 0.0, "augment": False,
+    "schedule": False, "lr": 0.01, "weight_decay": 0.0,
+    "change": "conv 5×5 (16, 16) + max-pool, linear; SGD momentum 0.9, lr 0.01",
+}
+# name -> (the attempt it builds on, what it changes). Each attempt is its parent plus one
+# change, so the table reads as a ladder; "deeper" and "high-lr" branch off.
+ATTEMPTS: dict[str, tuple[str | None, dict[str, Any]]] = {
+    "baseline": (None, {}),
+    "wider": ("baseline", {"channels": (32, 64), "change": "wider: conv channels 32, 64"}),
+    "deeper": ("wider", {"channels": (32, 64, 128), "kernel": 3,
+                         "change": "deeper: three 3×3 conv blocks (32, 64, 128)"}),
+    "batchnorm": ("wider", {"batchnorm": True, "lr": 0.05,
+                            "change": "wider + batch norm after each conv, lr 0.05"}),
+    "dropout": ("batchnorm", {"dropout": 0.3, "change": "+ dropout 0.3 before the linear layer"}),
+    "augment": ("dropout", {"augment": True,
+                            "change": "+ augmentation: 4-px random crops, horizontal flips"}),
+    "schedule": ("augment", {"schedule": True, "weight_decay": 5e-4,
+                             "change": "+ cosine learning-rate decay, weight decay 5e-4"}),
+    "high-lr": ("baseline", {"lr": 0.5, "change": "baseline at lr 0.5 (expected to fail)"}),
+}
+
+
+def recipe(name: str) -> dict[str, Any]:
+    """The full option dict of attempt ``name`` (its parent's options plus its change)."""
+    parent, change = ATTEMPTS[name]
+    return {**(recipe(parent) if parent else BASELINE), **change}
+
+
+def build(r: dict[str, Any], width: float, num_classes: int, rng: np.random.Generator) -> Any:
+    """``[conv k×k same → (batch norm) → ReLU → max-pool 2] × n → flatten → (dropout) → linear``."""
+    import chainrule as cr
+
+    layers, c, hw = [], 3, 32
+    for i, ch in enumerate(r["channels"]):
+        out_c = max(2, round(ch * width))
+        layers.append(cr.Conv2d(c, out_c, r["kernel"], padding="same", input_grad=i > 0,
+                                rng=rng))
+        if r["batchnorm"]:
+            layers.append(cr.BatchNorm2d(out_c))
+        layers += [cr.ReLU(), cr.MaxPool2d(2)]
+        c, hw = out_c, hw // 2
+    layers.append(cr.Flatten())
+    if r["dropout"]:
+        layers.append(cr.Dropout(r["dropout"], rng=rng))
+    layers.append(cr.Linear(c * hw * hw, num_classes, rng=rng))
+    return cr.Sequential(*layers)
+
+
+class StopAfter(Callback):
+    """Stop training after ``steps`` optimizer steps (iterations, not epochs)."""
+
+    def __init__(self, steps: int) -> None:
+        self.steps = int(steps)
+
+    def on_batch_end(self, step: int, logs: dict[str, Any]) -> None:
+        if step >= self.steps:
+            self.trainer.stop_training = True
+
+
+# ------------------------------------------------------------------ stand-in data
+STAND_IN_CLASSES = tuple(f"{c} {36 * (k % 5)}° {'lo' if k < 5 else 'hi'}"
+                         for k, c in enumerate(np.repeat(["red", "green", "blue", "yellow",
+                                                          "purple"], 2)))
+_COLOURS = np.array([[0.9, 0.3, 0.2], [0.3, 0.8, 0.3], [0.25, 0.35, 0.9], [0.85, 0.8, 0.25],
+                     [0.6, 0.3, 0.8]], dtype=np.float64)
+
+
+def stand_in_images(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` synthetic 32×32 RGB uint8 images and labels 0–9, balanced.
+
+    Class k: grating orientation ``(k mod 5)·36°``, spatial frequency low for k < 5 and high
+    otherwise, colour ``k // 2`` — each cue alone is shared by 2–5 classes, so a model needs
+    all three. Random phase (a linear model cannot use the grating), colour and orientation
+    jitter, a random background level and Gaussian noise (σ ≈ 0.25 of the range) make it hard.
+    """
+    k = np.arange(n) % 10
+    rng.shuffle(k)
+    yy, xx = np.mgrid[0:32, 0:32].astype(np.float64)
+    theta = (k % 5) * np.pi / 5 + rng.normal(0.0, 0.15, n)
+    freq = np.where(k < 5, 0.35, 0.6) * rng.uniform(0.85, 1.15, n)
+    phase = rng.uniform(0.0, 2 * np.pi, n)
+    u = np.cos(theta)[:, None, None] * xx + np.sin(theta)[:, None, None] * yy
+    grating = np.sin(freq[:, None, None] * u + phase[:, None, None])
+    colour = _COLOURS[k // 2] + rng.normal(0.0, 0.15, (n, 3))
+    amp = rng.uniform(0.15, 0.4, (n, 1, 1, 1))
+    background = rng.uniform(0.3, 0.6, (n, 1, 1, 1))
+    img = background + amp * colour[:, :, None, None] * grating[:, None]
+    img += rng.normal(0.0, 0.25, img.shape)
+    return np.clip(np.rint(img * 255.0), 0, 255).astype(np.uint8), k.astype(np.int64)
+
+
+def load_data(cfg: Any, ctx: RunContext, tmp: str) -> dict[str, Any]:
+    """Train/val/test arrays from real CIFAR-10 (when it resolves) or from stand-in files.
+
+    Stand-in files are written into ``tmp`` in the official Python-version layout and read
+    back with ``cr.data.load("cifar10", ..., data_dir=tmp)``.
+    """
+    from ... import data
+
+    data_dir = cfg.data_dir or None
+    real = cfg.data != "stand-in" and all(data.available("cifar10", s, data_dir=data_dir)
+                                          for s in ("train", "test"))
+    if cfg.data not in ("auto", "stand-in", "cifar10"):
+        raise ValueError(f"data must be 'auto', 'stand-in' or 'cifar10', got {cfg.data!r}")
+    if cfg.data == "cifar10" and not real:
+        data.load("cifar10", "train", data_dir=data_dir)  # raises the not-found error
+    rng = ctx.rng
+    if not real:
+        x, y = stand_in_images(cfg.stand_in_train + cfg.stand_in_test, rng)
+        n = cfg.stand_in_train
+        data.write_cifar10(tmp, x[:n], y[:n], x[n:], y[n:], version="py",
+                           classes=STAND_IN_CLASSES)
+        data_dir = Path(tmp)
+    train = data.load("cifar10", "train", data_dir=data_dir)
+    test = data.load("cifar10", "test", data_dir=data_dir)
+    kind = "cifar10" if real else "stand-in"
+    where = train.source if real else "stand-in files in the official Python format (temporary)"
+    perm = rng.permutation(len(train))
+    val, tr = np.sort(perm[:cfg.val_size]), np.sort(perm[cfg.val_size:])
+    if cfg.n_train and cfg.n_train < len(tr):
+        tr = np.sort(rng.permutation(tr)[:cfg.n_train])
+    te = np.arange(len(test))
+    if cfg.n_test and cfg.n_test < len(te):
+        te = np.sort(rng.permutation(len(test))[:cfg.n_test])
+    ctx.add_source(f"train: {kind} ({where}), {len(tr):,} images")
+    ctx.add_source(f"validation: {len(val):,} images held out of the training split")
+    ctx.add_source(f"test: {kind} test split, {len(te):,} images")
+    return {"kind": kind, "classes": tuple(train.classes),
+            "x_train": train.x[tr], "y_train": train.y[tr], "x_val": train.x[val],
+            "y_val": train.y[val], "x_test": test.x[te], "y_test": test.y[te]}
