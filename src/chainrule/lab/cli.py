@@ -28,7 +28,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     lab = subparsers.add_parser("lab", help="run the lab's experiments and build reports",
                                 description="Seeded, reproducible experiments with reports.")
     lab.add_argument("--threads", type=int, default=None, metavar="N",
-                     help="BLAS threads (default: the library's own choice)")
+                     help="BLAS threads for the experiments (default 1: faster for these small "
+                          "models and the same metrics.json on any machine)")
     sub = lab.add_subparsers(dest="lab_command", required=True)
     sub.add_parser("list", help="list experiments: name, question, measured run time")
     run = sub.add_parser("run", help="run one experiment")
@@ -65,7 +66,8 @@ def cmd_list() -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     """Run one experiment; print where it was written."""
     res = run_experiment(args.name, quick=args.quick, seed=args.seed, out_root=args.out,
-                         overrides=dict(args.overrides), log=print, raise_errors=False)
+                         overrides=dict(args.overrides), log=print, raise_errors=False,
+                         threads=args.threads or 1)
     if not res.ok:
         print(res.error, file=sys.stderr)
         print(f"{args.name}: FAILED after {res.seconds:.1f} s -> {res.path}", file=sys.stderr)
@@ -76,7 +78,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_run_all(args: argparse.Namespace) -> int:
     """Run every experiment; exit code 1 if any failed (after all have run)."""
-    results = run_all(quick=args.quick, seed=args.seed, out_root=args.out)
+    results = run_all(quick=args.quick, seed=args.seed, out_root=args.out,
+                      threads=args.threads or 1)
     failed = [r.name for r in results if not r.ok]
     total = sum(r.seconds for r in results)
     print(f"[lab] {len(results) - len(failed)}/{len(results)} ok in {total:.1f} s"
