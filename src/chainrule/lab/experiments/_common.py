@@ -11,7 +11,9 @@ states them.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -115,3 +117,94 @@ def add_bias(x: np.ndarray) -> np.ndarray:
 def pct(v: float) -> str:
     """``0.9123`` → ``"91.23%"``."""
     return f"{100.0 * float(v):.2f}%"
+
+
+# ------------------------------------------------ the coursework's "64-unit network" set-up
+# Shared by experiments that vary one ingredient of softmax-regression's hidden network
+# (tricks-of-the-trade, topology): bias-trick inputs, U(-1, 1) weights by default, plain
+# shuffled mini-batch SGD, validation every ``val_every`` steps, early stopping.
+
+
+@dataclass
+class EarlyStoppingConfig:
+    """Config fields of the shuffled-SGD + early-stopping set-up (subclass to add more)."""
+
+    dataset: str = "mnist"
+    lr: float = 0.1
+    batch_size: int = 32
+    max_epochs: int = 50
+    val_every: int = 0          # gradient steps between validation checks; 0 = a fifth of an epoch
+    patience: int = 50          # validation checks without improvement before stopping
+    val_size: int = 500
+    n_train: int = 0            # 0 = all training images
+    n_test: int = 0             # 0 = the whole test set
+
+
+def bias_trick_data(cfg: EarlyStoppingConfig, ctx: RunContext) -> tuple[Splits, tuple]:
+    """Splits plus flattened, standardised train/val/test inputs with the constant-1 column."""
+    s = load_splits(cfg.dataset, ctx, val_size=cfg.val_size, n_train=cfg.n_train or None,
+                    n_test=cfg.n_test or None)
+    return s, tuple(add_bias(a) for a in standardize(*s.flat()))
+
+
+def check_interval(cfg: EarlyStoppingConfig, n_train: int) -> int:
+    """``cfg.val_every``, or a fifth of an epoch's steps when it is 0."""
+    return cfg.val_every or max(1, -(-n_train // cfg.batch_size) // 5)
+
+
+def bias_trick_mlp(d_in: int, hidden: tuple[int, ...], num_classes: int, *,
+                   activation: str = "sigmoid", init: str = "uniform",
+                   bias_init: str = "uniform", rng: np.random.Generator) -> Any:
+    """``(D+1) → h₁ → … → h_k → C`` logits; the first Linear has no bias (the input's
+    constant 1 plays it), later ones do. Weights and biases drawn in layer order."""
+    from ...core import Sequential
+    from ...layers.activation import activation as make_activation
+    from ...layers.linear import Linear
+
+    sizes, layers = (d_in, *hidden), []
+    for i, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes)):
+        layers += [Linear(fan_in, fan_out, bias=i > 0, init=init, bias_init=bias_init,
+                             rng=rng), make_activation(activation)]
+    layers.append(Linear(sizes[-1], num_classes, init=init, bias_init=bias_init, rng=rng))
+    return Sequential(*layers)
+
+
+def fit_early_stopping(model: Any, optimizer: Any, cfg: EarlyStoppingConfig, train: tuple,
+                       val: tuple, *, loader_seed: int,
+                       evaluate_on: dict[str, tuple] | None = None) -> tuple[Any, dict]:
+    """Train with ``fit`` (validation every ``check_interval`` steps, early stopping after
+    ``cfg.patience`` checks without a lower validation loss, best weights restored).
+
+    ``train``/``val`` and the values of ``evaluate_on`` are ``(x, y)`` pairs. Returns the
+    ``History`` and a dict: parameters, steps, stopped_early, best_step, best_val_loss,
+    best_val_accuracy, checks, and ``<split>_loss``/``<split>_accuracy`` per ``evaluate_on``
+    entry (measured with the restored weights).
+    """
+    from ...data import DataLoader
+    from ...losses import SoftmaxCrossEntropy
+    from ...train import EarlyStopping, evaluate, fit
+
+    loss = SoftmaxCrossEntropy()
+    loader = DataLoader(*train, cfg.batch_size, shuffle=True, rng=loader_seed)
+    stop = EarlyStopping(monitor="val_loss", patience=cfg.patience, restore_best=True)
+    hist = fit(model, loss, optimizer, loader, DataLoader(*val, 512, shuffle=False),
+               epochs=cfg.max_epochs, callbacks=[stop],
+               val_every=check_interval(cfg, len(train[0])))
+    best = {r["step"]: r for r in hist.step_log}[stop.best_step]
+    res = {"parameters": model.num_parameters(), "steps": int(hist.epoch_log[-1]["step"]),
+           "stopped_early": stop.stopped_step is not None, "best_step": int(stop.best_step),
+           "best_val_loss": float(best["val_loss"]),
+           "best_val_accuracy": float(best["val_accuracy"]), "checks": len(hist.step_log)}
+    for split, (x, y) in (evaluate_on or {}).items():
+        ev = evaluate(model, loss, DataLoader(x, y, 512, shuffle=False))
+        res[f"{split}_loss"], res[f"{split}_accuracy"] = float(ev["loss"]), float(ev["accuracy"])
+    return hist, res
+
+
+def write_timings(ctx: RunContext, timings: dict[str, Any], name: str = "timings.json") -> None:
+    """Wall-clock measurements beside ``timing.json`` (never in ``metrics.json``)."""
+    import json
+
+    from ..context import jsonable
+
+    ctx.path(name).write_text(json.dumps(jsonable(timings), indent=2, sort_keys=True) + "\n")
