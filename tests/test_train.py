@@ -200,3 +200,28 @@ def test_progress_bar_runs(digits, capsys):
                      DataLoader(x[:96], y[:96], 32, rng=0), epochs=2, progress=True)
     assert len(hist) == 2
     assert "epoch 2: loss=" in capsys.readouterr().out
+
+
+def test_fit_skips_the_data_gradient_only_while_training(digits):
+    """The first layer computes no dx during fit (nobody reads it) and gets its switch back."""
+    x, y, _, _ = digits
+    seen = []
+
+    class Spy(train.Callback):
+        def on_batch_end(self, step, logs):
+            seen.append(self.trainer.model[0].input_grad)
+
+    lean, full = _mlp(), _mlp()
+    opt = SGD(lean.parameters(), lr=0.1)
+    train.fit(lean, cr.SoftmaxCrossEntropy(), opt, DataLoader(x, y, 64, rng=0), epochs=1,
+              callbacks=[Spy()])
+    assert seen and not any(seen) and lean[0].input_grad is True
+    # the same steps taken by hand with dx computed give the same weights
+    loss, opt = cr.SoftmaxCrossEntropy(), SGD(full.parameters(), lr=0.1)
+    for xb, yb in DataLoader(x, y, 64, rng=0):
+        opt.zero_grad()
+        loss.forward(full.forward(xb, training=True), yb)
+        assert full.backward(loss.backward()) is not None
+        opt.step()
+    for (name, a), (_, b) in zip(lean.named_parameters(), full.named_parameters()):
+        np.testing.assert_array_equal(a.data, b.data, err_msg=name)

@@ -9,7 +9,10 @@ Each step is exactly::
     optimizer.step()
 
 then, when due, a validation check (every epoch, or every ``val_every`` steps), then the
-callbacks' ``on_batch_end``. Checkpoints requested by callbacks are written only once the
+callbacks' ``on_batch_end``. The loop never uses ∂L/∂x of the data, so while ``fit`` runs,
+the first layer of a ``Sequential`` model (when it has an ``input_grad`` switch, as
+Linear and Conv2d do) skips computing it — PyTorch skips it too for inputs that do not
+require grad; the switch is restored afterwards. Checkpoints requested by callbacks are written only once the
 step (or epoch) is completely processed, so every checkpoint resumes exactly
 (see ``chainrule.train.checkpoint``). A loader with ``y=None`` trains against the input
 itself (autoencoders).
@@ -25,12 +28,22 @@ from typing import Any
 
 import numpy as np
 
-from ..core import Module
+from ..core import Module, Sequential
 from .callbacks import Callback, ProgressBar
 from .checkpoint import NonFiniteLossError, restore_checkpoint, save_checkpoint
 from .history import History
 
 _ZERO = {"loss": 0.0, "n": 0, "correct": 0, "acc_n": 0}
+
+
+def _data_layer(model: Module) -> Module | None:
+    """The layer that reads the data (first leaf of nested Sequentials) if it can skip dx."""
+    layer = model
+    while isinstance(layer, Sequential):
+        if not len(layer):
+            return None
+        layer = layer[0]
+    return layer if getattr(layer, "input_grad", False) is True else None
 
 
 def _accuracy_counts(out: np.ndarray, yb: Any, metrics: Any) -> tuple[int, int] | None:
@@ -150,12 +163,17 @@ class Trainer:
             if hasattr(train_loader, "load_state_dict") and self.epoch_loader_state is not None:
                 train_loader.load_state_dict(self.epoch_loader_state)
         logs: dict[str, Any] = {}
+        data_layer = _data_layer(self.model)
         try:
+            if data_layer is not None:
+                data_layer.input_grad = False
             for cb in self.callbacks:
                 cb.on_train_begin(logs)
             while self.epoch < self.epochs and not self.stop_training:
                 self._run_epoch()
         finally:
+            if data_layer is not None:
+                data_layer.input_grad = True
             self._pending = []
             for cb in self.callbacks:
                 cb.on_train_end(logs)
