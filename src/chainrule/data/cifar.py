@@ -160,13 +160,13 @@ def read_classes(path: str | os.PathLike) -> tuple[str, ...]:
     path = Path(path)
     raw = _read(path)
     if path.suffix == ".txt":
-        names = [s.strip() for s in raw.decode("ascii", errors="replace").splitlines()]
+        names = [s.strip() for s in raw.decode("utf-8", errors="replace").splitlines()]
     else:
         d = unpickle(raw, str(path))
         names = _field(d, "label_names", path) if isinstance(d, dict) else None
         if not isinstance(names, list) or not all(isinstance(s, (bytes, str)) for s in names):
             raise DataError(f"{path}: 'label_names' must be a list of strings")
-        names = [s.decode("ascii", errors="replace") if isinstance(s, bytes) else s for s in names]
+        names = [s.decode("utf-8", errors="replace") if isinstance(s, bytes) else s for s in names]
     names = [s for s in names if s]
     if len(names) != 10:
         raise DataError(f"{path}: expected 10 class names, found {len(names)}: {names}")

@@ -150,7 +150,7 @@ def write_cifar10(root: str | os.PathLike, x_train: np.ndarray, y_train: np.ndar
                            batch_label=f"training batch {i + 1} of 5")
     if version == "bin":
         write_batch_bin(out / "test_batch.bin", x_test, y_test)
-        (out / meta).write_text("".join(f"{c}\n" for c in classes) + "\n")
+        (out / meta).write_text("".join(f"{c}\n" for c in classes) + "\n", encoding="utf-8")
     else:
         write_batch_py(out / "test_batch", x_test, y_test, batch_label="testing batch 1 of 1")
         p = _Py2Pickle()

@@ -31,7 +31,7 @@ ATTEMPTS: dict[str, tuple[str | None, dict[str, Any]]] = {
                             "change": "+ augmentation: 4-px random crops, horizontal flips"}),
     "schedule": ("augment", {"schedule": True, "weight_decay": 5e-4,
                              "change": "+ cosine learning-rate decay, weight decay 5e-4"}),
-    "high-lr": ("baseline", {"lr": 0.5, "change": "baseline at lr 0.5 (expected to fail)"}),
+    "high-lr": ("baseline", {"lr": 1.0, "change": "baseline at lr 1.0 (expected to fail)"}),
 }
 
 

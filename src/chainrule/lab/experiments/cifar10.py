@@ -58,6 +58,7 @@ class Config:
     stand_in_train: int = 2500      # stand-in images (before the validation split)
     stand_in_test: int = 500
     max_misclassified: int = 25
+    high_lr: float = 1.0            # the learning rate of the "high-lr" attempt
 
 
 @register("cifar10", question="How accurate is a small CNN on CIFAR-10 after 5,000 iterations, "
@@ -95,6 +96,8 @@ def run(cfg: Config, ctx: RunContext) -> None:
     results, csvs, models = {}, {}, {}
     for name in cfg.attempts:
         r = recipe(name)
+        if name == "high-lr":
+            r.update(lr=cfg.high_lr, change=f"baseline at lr {cfg.high_lr:g} (expected to fail)")
         ctx.log(f"attempt {name}: {r['change']}")
         model = build(r, cfg.width, len(classes), ctx.rng)
         opt = cr.optim.SGD(model.parameters(), lr=r["lr"], momentum=0.9,
@@ -125,6 +128,8 @@ def run(cfg: Config, ctx: RunContext) -> None:
                    test_accuracy=float(np.mean(y_pred == yte)), test_loss=float(ev["loss"]),
                    val_accuracy=float(last["val_accuracy"]),
                    train_accuracy=float(hist.epoch_log[-1]["accuracy"]))
+        if not math.isfinite(res["test_loss"]):  # finished, but the weights blew up
+            res.update(status="diverged", reason=f"test loss is {res['test_loss']}")
         results[name], models[name] = res, (model, y_pred, summ)
     base = results["baseline"].get("test_accuracy")
     for name, res in results.items():
