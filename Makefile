@@ -22,10 +22,13 @@ $(VENV)/.test-deps: pyproject.toml $(VENV)/.run-deps
 	$(PIP) -e '.[test]' ruff
 	touch $@
 
-# The main job: train the 784-100(sigmoid)-50(ReLU)-10 network on the best MNIST source available.
+# The main job: train the 784-100(sigmoid)-50(ReLU)-10 network on the best MNIST source
+# available, then run every lab experiment in its quick form and gather the HTML report.
 run: $(VENV)/.run-deps
 	$(VENV)/bin/chainrule train --dataset mnist-5k --model mlp --hidden 100,50 --activation sigmoid,relu \
-		--epochs 10 --batch-size 32 --lr 0.1 --optimizer sgd --seed 0 --out runs/mlp-mnist
+		--epochs 10 --batch-size 32 --lr 0.1 --optimizer sgd --seed 0 --threads 1 --out runs/mlp-mnist
+	$(VENV)/bin/chainrule lab run-all --quick --out runs/lab; status=$$?; \
+	$(VENV)/bin/chainrule lab report --runs runs/lab --out runs/lab/report.html && exit $$status
 
 test: $(VENV)/.test-deps
 	CHAINRULE_DATA=$${CHAINRULE_DATA:-$(SHARED_DATA)} $(PY) -m pytest -q

@@ -4,7 +4,7 @@
     model = cr.Sequential(cr.Linear(784, 100), cr.Sigmoid(), cr.Linear(100, 10))
 """
 
-from . import data, init, metrics, models, optim, train
+from . import data, gradcheck, init, metrics, models, optim, train
 from .backend import DEFAULT_DTYPE, as_rng, get_array_module
 from .core import Module, Parameter, Sequential
 from .io import load, save
@@ -44,5 +44,5 @@ __all__ = [
     "GlobalAvgPool2d", "Identity", "ImprovedSigmoid", "LeakyReLU", "Linear", "Loss", "MSELoss",
     "MaxPool2d", "Module", "Parameter", "ReLU", "Reshape", "Sequential", "Sigmoid", "Softmax",
     "SoftmaxCrossEntropy", "Tanh", "Upsample2d", "ZeroPad2d", "activation", "as_rng", "data",
-    "get_array_module", "init", "load", "metrics", "models", "optim", "save", "train",
+    "get_array_module", "gradcheck", "init", "load", "metrics", "models", "optim", "save", "train",
 ]
