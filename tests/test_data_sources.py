@@ -67,12 +67,13 @@ def test_unknown_split_lists_the_splits():
 
 
 def test_names_and_describe_cover_every_split(env):
-    assert crd.names() == ["mnist", "fashion-mnist", "mnist-5k", "digits"]
+    assert crd.names() == ["mnist", "fashion-mnist", "mnist-5k", "digits", "cifar10"]
     assert crd.input_shape("fashion-mnist") == (1, 28, 28) and crd.input_shape("digits") == (1, 8, 8)
     rows = crd.describe()
     assert [(r["name"], r["split"]) for r in rows] == [
         ("mnist", "train"), ("mnist", "test"), ("fashion-mnist", "train"),
-        ("fashion-mnist", "test"), ("mnist-5k", "train"), ("digits", "train"), ("digits", "test")]
+        ("fashion-mnist", "test"), ("mnist-5k", "train"), ("digits", "train"), ("digits", "test"),
+        ("cifar10", "train"), ("cifar10", "test")]
     for r in rows:
         assert set(r) == {"name", "split", "status", "source", "reason"}
         assert r["status"] in {"available", "missing", "incomplete"}
