@@ -1,0 +1,350 @@
+"""mlp-vs-reference — does chainrule's hand-written backprop train exactly like a library's autograd?
+
+The 784-100(sigmoid)-50(ReLU)-10(softmax) network on flattened images in [0, 1], trained
+with chainrule's own pieces (fused softmax cross-entropy, hand-written backward passes,
+random init, ``optim.SGD``/``optim.Adam`` inside the one ``fit`` loop), and the same
+architecture under a reference library: PyTorch's ``torch.optim.SGD`` and
+``torch.optim.Adam`` (autograd), and Keras 3 on its PyTorch backend when ``import keras``
+works. Every run starts from the **same initial weights** (chainrule's draw, copied:
+chainrule's Linear weight is ``(in, out)``, the transpose of ``torch.nn.Linear.weight``
+and the same layout as a Keras ``Dense`` kernel) and sees the **same mini-batches** in the
+same order (each run iterates a fresh ``DataLoader`` with one shared seed).
+
+What to look for: in the figure of per-epoch training loss, chainrule SGD and PyTorch SGD
+lie on top of each other (and so do the two Adams); the second figure shows, step by step,
+the absolute difference of the mini-batch losses between chainrule and the reference —
+float32 rounding, 1e-7 … 1e-5, not a different algorithm. The table gives final
+train/test accuracy and wall time per epoch (timings are in the report and
+``timings.json``, never in ``metrics.json``). PyTorch and Keras are optional: when absent
+the chainrule runs still happen and the report says the reference was skipped.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import os
+import sys
+import time
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+from ... import plots
+from ...train import Callback
+from ..context import RunContext
+from ..registry import register
+from ._common import load_splits, pct, write_timings
+
+TOL = 1e-5   # |loss difference| that still counts as float32 rounding
+
+
+@dataclass
+class Config:
+    dataset: str = "mnist"
+    hidden: tuple[int, ...] = (100, 50)
+    activations: tuple[str, ...] = ("sigmoid", "relu")
+    epochs: int = 10
+    batch_size: int = 32
+    lr: float = 0.1             # SGD, all libraries
+    adam_lr: float = 0.001      # Adam, all libraries (betas 0.9, 0.999; eps 1e-8)
+    val_size: int = 500
+    n_train: int = 0            # 0 = all training images
+    n_test: int = 0             # 0 = the whole test set
+    keras: bool = True          # also Keras 3 (PyTorch backend) when it can be imported
+    float64_check: bool = True  # also chainrule vs PyTorch SGD in float64 (same algorithm?)
+
+
+class StepLosses(Callback):
+    """Records every mini-batch loss (for the step-by-step comparison)."""
+
+    def __init__(self) -> None:
+        self.losses: list[float] = []
+
+    def on_batch_end(self, step: int, logs: dict[str, Any]) -> None:
+        self.losses.append(float(logs["loss"]))
+
+
+def _chainrule(opt_name: str, cfg: Config, data: dict, init_state: dict, seed: int,
+               dtype: Any = np.float32) -> dict:
+    import chainrule as cr
+    from chainrule.data import DataLoader
+    from chainrule.train import evaluate, fit
+
+    model = cr.models.MLP(data["d_in"], cfg.hidden, cfg.activations, data["classes"],
+                          dtype=dtype)   # Linear casts the float32 batches to its dtype
+    model.load_state_dict(init_state)
+    opt = (cr.optim.SGD(model.parameters(), lr=cfg.lr) if opt_name == "sgd"
+           else cr.optim.Adam(model.parameters(), lr=cfg.adam_lr))
+    rec, loss = StepLosses(), cr.SoftmaxCrossEntropy()
+    hist = fit(model, loss, opt, DataLoader(*data["train"], cfg.batch_size, rng=seed),
+               epochs=cfg.epochs, callbacks=[rec])
+    res = {"epoch_loss": hist["loss"], "step_loss": rec.losses, "seconds": hist["seconds"]}
+    for split in ("train", "test"):
+        ev = evaluate(model, loss, data[split], batch_size=1000)
+        res[f"{split}_loss"], res[f"{split}_accuracy"] = ev["loss"], ev["accuracy"]
+    return res
+
+
+def _torch_net(torch: Any, cfg: Config, data: dict, init_state: dict) -> Any:
+    nn, acts = torch.nn, {"sigmoid": torch.nn.Sigmoid, "relu": torch.nn.ReLU,
+                          "tanh": torch.nn.Tanh}
+    sizes, layers = (data["d_in"], *cfg.hidden, data["classes"]), []
+    for i, (a, b) in enumerate(itertools.pairwise(sizes)):
+        lin = nn.Linear(a, b)
+        with torch.no_grad():   # chainrule (in, out) = torch weight.T
+            lin.weight.copy_(torch.from_numpy(init_state[f"{2 * i}.weight"].T.copy()))
+            lin.bias.copy_(torch.from_numpy(init_state[f"{2 * i}.bias"]))
+        layers += [lin] + ([acts[cfg.activations[i]]()] if i < len(cfg.hidden) else [])
+    return nn.Sequential(*layers)
+
+
+def _reference(step: Any, predict: Any, cfg: Config, data: dict, seed: int) -> dict:
+    """A reference library's loop: ``step(xb, yb) -> loss`` on chainrule's batches, then
+    train/test loss and accuracy from ``predict(x) -> logits`` (scored in float64)."""
+    from chainrule.data import DataLoader
+    from chainrule.losses import SoftmaxCrossEntropy
+
+    loader = DataLoader(*data["train"], cfg.batch_size, rng=seed)
+    res: dict[str, Any] = {"epoch_loss": [], "step_loss": [], "seconds": []}
+    for _ in range(cfg.epochs):
+        t0, total, n = time.perf_counter(), 0.0, 0
+        for xb, yb in loader:
+            v = step(xb, yb)
+            res["step_loss"].append(v)
+            total, n = total + v * len(xb), n + len(xb)
+        res["epoch_loss"].append(total / n)
+        res["seconds"].append(time.perf_counter() - t0)
+    for split in ("train", "test"):
+        x, y = data[split]
+        logits = np.asarray(predict(x), dtype=np.float64)
+        res[f"{split}_loss"] = SoftmaxCrossEntropy().forward(logits, y)
+        res[f"{split}_accuracy"] = float(np.mean(logits.argmax(axis=1) == y))
+    return res
+
+
+def _torch(torch: Any, opt_name: str, cfg: Config, data: dict, init_state: dict,
+           seed: int, dtype: Any = np.float32) -> dict:
+    tdtype = torch.float64 if dtype == np.float64 else torch.float32
+    net = _torch_net(torch, cfg, data, init_state).to(tdtype)
+    opt = (torch.optim.SGD(net.parameters(), lr=cfg.lr) if opt_name == "sgd"
+           else torch.optim.Adam(net.parameters(), lr=cfg.adam_lr, eps=1e-8))
+
+    def step(xb: np.ndarray, yb: np.ndarray) -> float:
+        opt.zero_grad()
+        value = torch.nn.functional.cross_entropy(net(torch.from_numpy(xb).to(tdtype)),
+                                                  torch.from_numpy(yb))
+        value.backward()
+        opt.step()
+        return float(value.detach())
+
+    def predict(x: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return net(torch.from_numpy(x).to(tdtype)).numpy()
+
+    return _reference(step, predict, cfg, data, seed)
+
+
+def _import_keras() -> tuple[Any, str]:
+    """(keras, "") on its PyTorch backend, or (None, why it is skipped)."""
+    if "keras" not in sys.modules:
+        if importlib.util.find_spec("keras") is None:
+            return None, "Keras is not installed"
+        os.environ["KERAS_BACKEND"] = "torch"   # must be set before the first import
+    try:
+        import keras
+    except Exception as exc:  # noqa: BLE001  (a broken optional install is reported, not fatal)
+        return None, f"`import keras` failed ({type(exc).__name__}: {exc})"
+    if keras.backend.backend() != "torch":
+        return None, f"Keras was already imported with the {keras.backend.backend()!r} backend"
+    return keras, ""
+
+
+def _keras(keras: Any, opt_name: str, cfg: Config, data: dict, init_state: dict,
+           seed: int) -> dict:
+
+    layers = [keras.Input((data["d_in"],))]
+    layers += [keras.layers.Dense(h, activation=a) for h, a in zip(cfg.hidden, cfg.activations)]
+    model = keras.Sequential([*layers, keras.layers.Dense(data["classes"])])
+    n = len(cfg.hidden) + 1    # Dense kernels are (in, out), like chainrule's weights
+    model.set_weights([init_state[f"{2 * i}.{k}"] for i in range(n) for k in ("weight", "bias")])
+    opt = (keras.optimizers.SGD(learning_rate=cfg.lr) if opt_name == "sgd"
+           else keras.optimizers.Adam(learning_rate=cfg.adam_lr, epsilon=1e-8))
+    model.compile(optimizer=opt,
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+
+    def step(xb: np.ndarray, yb: np.ndarray) -> float:
+        model.reset_metrics()   # some Keras versions average train_on_batch over calls
+        return float(np.asarray(model.train_on_batch(xb, yb)).reshape(-1)[0])
+
+    return _reference(step, lambda x: model.predict(x, batch_size=1000, verbose=0), cfg, data,
+                      seed)
+
+
+@register("mlp-vs-reference", question="Does chainrule's hand-written backprop train the "
+          "784-100-50-10 network exactly like PyTorch (and Keras) from the same start?",
+          config=Config, quick={"epochs": 2, "n_train": 1000, "n_test": 500, "val_size": 100},
+          runtime={"quick": "7 s", "full": "15 s"})
+def run(cfg: Config, ctx: RunContext) -> None:
+    import chainrule as cr
+
+    if len(cfg.activations) != len(cfg.hidden):
+        raise ValueError(f"hidden={cfg.hidden} needs one activation each, got {cfg.activations}")
+    s = load_splits(cfg.dataset, ctx, val_size=cfg.val_size, n_train=cfg.n_train or None,
+                    n_test=cfg.n_test or None)
+    xtr, _, xte = s.flat()
+    data = {"train": (xtr, s.y_train), "test": (xte, s.y_test), "d_in": xtr.shape[1],
+            "classes": s.num_classes}
+    init_state = cr.models.MLP(data["d_in"], cfg.hidden, cfg.activations, s.num_classes,
+                               rng=ctx.rng).state_dict()
+    seed = int(ctx.rng.integers(2**63))    # one loader seed: every run sees the same batches
+    ctx.metrics.update(input_features=data["d_in"], num_classes=s.num_classes,
+                       n_train=len(xtr), n_test=len(xte))
+    runs: dict[str, dict] = {}
+    for opt_name, label in (("sgd", "SGD"), ("adam", "Adam")):
+        ctx.log(f"chainrule {label}")
+        runs[f"chainrule {label}"] = _chainrule(opt_name, cfg, data, init_state, seed)
+    skipped, threads, runs64 = {}, {"NumPy BLAS": blas_threads()}, {}
+    try:
+        import torch
+    except ImportError:
+        torch, skipped["PyTorch"] = None, "PyTorch is not installed"
+    if torch is not None:
+        before = torch.get_num_threads()
+        torch.set_num_threads(threads["NumPy BLAS"])   # the same CPU threads as chainrule
+        threads["PyTorch"] = torch.get_num_threads()
+        try:
+            for opt_name, label in (("sgd", "SGD"), ("adam", "Adam")):
+                ctx.log(f"PyTorch {label}")
+                runs[f"PyTorch {label}"] = _torch(torch, opt_name, cfg, data, init_state, seed)
+            if cfg.float64_check:
+                ctx.log("chainrule and PyTorch SGD in float64")
+                runs64 = {lib: fn("sgd", cfg, data, init_state, seed, dtype=np.float64)
+                          for lib, fn in (("chainrule", _chainrule),
+                                          ("PyTorch", partial(_torch, torch)))}
+        finally:
+            torch.set_num_threads(before)
+    keras, why = _import_keras() if cfg.keras else (None, "disabled (keras=false)")
+    if keras is None:
+        skipped["Keras"] = why
+    else:
+        for opt_name, label in (("sgd", "SGD"), ("adam", "Adam")):
+            ctx.log(f"Keras {label}")
+            runs[f"Keras {label}"] = _keras(keras, opt_name, cfg, data, init_state, seed)
+    _record(cfg, ctx, runs, runs64, skipped, threads)
+
+
+def blas_threads() -> int:
+    """Threads of NumPy's BLAS pool (threadpoolctl; 1 when it reports none)."""
+    from threadpoolctl import threadpool_info
+
+    counts = [int(i["num_threads"]) for i in threadpool_info() if i.get("user_api") == "blas"]
+    return max(counts) if counts else 1
+
+
+def _compare(mine: dict, ref: dict) -> tuple[dict, np.ndarray]:
+    """Differences between two runs' losses (per step and per epoch) and test accuracies."""
+    d = np.abs(np.subtract(mine["step_loss"], ref["step_loss"]))
+    over = np.flatnonzero(d > TOL)
+    return {"max_abs_step_loss_diff": float(d.max()), "first_step_loss_diff": float(d[0]),
+            "first_step_over_tolerance": int(over[0]) + 1 if len(over) else None,
+            "max_abs_epoch_loss_diff": float(np.abs(np.subtract(mine["epoch_loss"],
+                                                                ref["epoch_loss"])).max()),
+            "test_accuracy_diff": abs(mine["test_accuracy"] - ref["test_accuracy"])}, d
+
+
+def _record(cfg: Config, ctx: RunContext, runs: dict, runs64: dict, skipped: dict,
+            threads: dict) -> None:
+    steps = len(runs["chainrule SGD"]["step_loss"])
+    diffs, diff_rows = {}, []
+    pairs = [(f"{ref} {opt}", runs[f"chainrule {opt}"], runs.get(f"{ref} {opt}"))
+             for ref in ("PyTorch", "Keras") for opt in ("SGD", "Adam")]
+    if runs64:
+        pairs.append(("PyTorch SGD float64", runs64["chainrule"], runs64["PyTorch"]))
+    for key, mine, ref in pairs:
+        if ref is None:
+            continue
+        diffs[key], d = _compare(mine, ref)
+        name, opt = key.split(" ", 1)
+        diff_rows += [{"pair": f"chainrule vs {name} ({opt.replace(' ', ', ')})", "step": i + 1,
+                       "abs_diff": float(v)} for i, v in enumerate(d)]
+    if runs64:
+        f64 = diffs.pop("PyTorch SGD float64")
+        diffs["PyTorch SGD"]["float64_max_abs_step_loss_diff"] = f64["max_abs_step_loss_diff"]
+    ctx.metrics.update(
+        steps_per_run=steps, skipped=skipped, reference_differences=diffs,
+        runs={name: {k: r[k] for k in ("epoch_loss", "train_loss", "train_accuracy",
+                                       "test_loss", "test_accuracy")}
+              for name, r in runs.items()})
+    write_timings(ctx, {"threads": threads, **{name: {"seconds_per_epoch": r["seconds"]}
+                                               for name, r in runs.items()}})
+    _report(cfg, ctx, runs, diffs, diff_rows, skipped, threads)
+
+
+def _report(cfg: Config, ctx: RunContext, runs: dict, diffs: dict, diff_rows: list,
+            skipped: dict, threads: dict) -> None:
+    rows = [{"run": name, "epoch": e + 1, "loss": v} for name, r in runs.items()
+            for e, v in enumerate(r["epoch_loss"])]
+    csv = ctx.save_rows(rows, "epoch_loss")
+    style = {n: "--" if n.startswith("PyTorch") else ":" if n.startswith("Keras") else "-"
+             for n in runs}
+    m = ctx.metrics
+    arch = "-".join(str(v) for v in (m["input_features"], *cfg.hidden, m["num_classes"]))
+    ctx.heading("Training loss")
+    ctx.figure("epoch_loss", plots.grouped_lines, csv, x="epoch", y="loss", group="run",
+               xlabel="epoch", ylabel="mean training loss over the epoch's mini-batches",
+               title=f"{arch} network, same init and batches", style=style,
+               caption="Per-epoch training loss of every run (chainrule solid, PyTorch dashed, "
+                       "Keras dotted).")
+    if diff_rows:
+        ctx.figure("step_loss_difference", plots.grouped_lines, ctx.save_rows(diff_rows,
+                   "step_loss_difference"), x="step", y="abs_diff", group="pair",
+                   xlabel="gradient step", ylabel="|loss(chainrule) − loss(reference)|",
+                   title="Mini-batch loss difference, step by step", logy=True,
+                   caption="Absolute difference of the mini-batch losses at every step "
+                           "(log scale; exact zeros are not drawn).")
+    ctx.heading("Numbers")
+    ctx.table([[name, r["epoch_loss"][-1], pct(r["train_accuracy"]), pct(r["test_accuracy"]),
+                f"{1000 * float(np.mean(r['seconds'])):.0f} ms"] for name, r in runs.items()],
+              ["run", "last epoch's training loss", "train acc", "test acc", "time per epoch"],
+              caption="Time per epoch: mean wall time of an epoch's training steps (including "
+                      "batching) with " + ", ".join(f"{k} {v} thread(s)" for k, v in
+                                                   threads.items()) + "; noisy on shared CPUs.")
+    ctx.md(_reading(diffs, skipped, runs))
+
+
+def _reading(diffs: dict, skipped: dict, runs: dict) -> str:
+    steps, parts = len(runs["chainrule SGD"]["step_loss"]), []
+    for key, d in diffs.items():
+        ref, opt = key.split(" ")
+        same = d["max_abs_epoch_loss_diff"] <= TOL
+        over = d["first_step_over_tolerance"]
+        text = (f"chainrule's and {ref}'s {opt} curves "
+                f"{'coincide to float32 precision' if same else 'differ beyond float32 rounding'}"
+                f": per-epoch training losses differ by at most "
+                f"**{d['max_abs_epoch_loss_diff']:.2e}**, single mini-batch losses by at most "
+                f"**{d['max_abs_step_loss_diff']:.2e}** over {steps:,} steps "
+                f"({d['first_step_loss_diff']:.2e} at step 1, " +
+                (f"below {TOL:g} at every step)" if over is None else
+                 f"first above {TOL:g} at step {over:,})") +
+                f", final test accuracies by {100 * d['test_accuracy_diff']:.2f} points")
+        f64 = d.get("float64_max_abs_step_loss_diff")
+        if f64 is not None:
+            text += (f"; in float64 the same two runs agree to **{f64:.1e}** at every step, so " +
+                     ("the computation is the same and the float32 differences are rounding, "
+                      "amplified as training goes on" if f64 <= 1e-9 else
+                      "even in float64 they are not the same computation"))
+        parts.append(text)
+    text = "**Reading.** " + ("; ".join(parts) + "." if parts else
+                              "No reference library ran, so nothing was compared.")
+    text += "".join(f" {lib} was skipped: {why}." for lib, why in skipped.items())
+    secs = {n: float(np.mean(r["seconds"])) for n, r in runs.items()}
+    if "PyTorch SGD" in secs:
+        ratio = secs["chainrule SGD"] / secs["PyTorch SGD"]
+        speed = f"{ratio:.2f}× slower" if ratio > 1 else f"{1 / ratio:.2f}× faster"
+        text += (f" One SGD epoch took {1000 * secs['chainrule SGD']:.0f} ms in chainrule and "
+                 f"{1000 * secs['PyTorch SGD']:.0f} ms in PyTorch (chainrule {speed}; wall "
+                 f"time on a shared machine, indicative only).")
+    return text

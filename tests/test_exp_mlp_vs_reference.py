@@ -1,0 +1,77 @@
+"""mlp-vs-reference (quick): chainrule trains, PyTorch from the same weights and batches gives
+the same losses to float32 precision (float64: to rounding), timings stay out of metrics.json,
+the experiment still runs without PyTorch, and the same seed reproduces metrics.json."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+from threadpoolctl import threadpool_limits
+
+from chainrule.lab.runner import run_experiment
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    with threadpool_limits(limits=1):   # tiny matmuls: one BLAS thread, also on a busy machine
+        return run_experiment("mlp-vs-reference", quick=True, seed=0,
+                              out_root=tmp_path_factory.mktemp("runs"))
+
+
+def test_chainrule_trains(run):
+    m = run.metrics
+    assert m["input_features"] == 784 and m["num_classes"] == 10
+    for name in ("chainrule SGD", "chainrule Adam"):
+        r = m["runs"][name]
+        assert len(r["epoch_loss"]) == 2
+        assert r["epoch_loss"][-1] < r["epoch_loss"][0]          # the loss falls
+        assert r["test_accuracy"] > 0.2                          # chance is 0.1
+    assert m["steps_per_run"] == 2 * -(-m["n_train"] // 32)
+
+
+def test_pytorch_coincides_to_float32_precision(run):
+    pytest.importorskip("torch")
+    m = run.metrics
+    for key in ("PyTorch SGD", "PyTorch Adam"):
+        d = m["reference_differences"][key]
+        assert d["first_step_loss_diff"] <= 1e-6                 # same weights, same batch
+        assert d["max_abs_step_loss_diff"] <= 1e-5               # every step, float32
+        assert d["max_abs_epoch_loss_diff"] <= 1e-5
+        assert d["first_step_over_tolerance"] is None
+    assert m["reference_differences"]["PyTorch SGD"]["float64_max_abs_step_loss_diff"] <= 1e-12
+    md = (run.path / "report.md").read_text()
+    sgd = m["reference_differences"]["PyTorch SGD"]
+    assert f"**{sgd['max_abs_step_loss_diff']:.2e}**" in md
+    assert "SGD curves coincide to float32 precision" in md
+
+
+def test_outputs(run):
+    assert (run.path / "figures" / "epoch_loss.png").is_file()
+    text = (run.path / "metrics.json").read_text()
+    assert "seconds" not in text
+    timings = json.loads((run.path / "timings.json").read_text())
+    assert len(timings["chainrule SGD"]["seconds_per_epoch"]) == 2
+    assert timings["threads"]["NumPy BLAS"] == 1
+    if "Keras SGD" not in run.metrics["runs"]:
+        assert "Keras was skipped" in (run.path / "report.md").read_text()
+
+
+def test_runs_without_pytorch(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)              # `import torch` raises
+    with threadpool_limits(limits=1):
+        res = run_experiment("mlp-vs-reference", quick=True, seed=0, out_root=tmp_path,
+                             overrides={"n_train": "200", "epochs": "1", "keras": "false"})
+    assert set(res.metrics["runs"]) == {"chainrule SGD", "chainrule Adam"}
+    assert res.metrics["skipped"]["PyTorch"] == "PyTorch is not installed"
+    assert res.metrics["reference_differences"] == {}
+    md = (res.path / "report.md").read_text()
+    assert "PyTorch was skipped: PyTorch is not installed" in md
+    assert "nothing was compared" in md
+
+
+def test_same_seed_reproduces_metrics_json(run, tmp_path):
+    with threadpool_limits(limits=1):
+        again = run_experiment("mlp-vs-reference", quick=True, seed=0, out_root=tmp_path)
+    assert (again.path / "metrics.json").read_bytes() == (run.path / "metrics.json").read_bytes()
