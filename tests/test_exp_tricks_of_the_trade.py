@@ -81,3 +81,11 @@ def test_same_seed_reproduces_metrics_json(run, tmp_path):
     with threadpool_limits(limits=1):
         again = run_experiment("tricks-of-the-trade", quick=True, seed=0, out_root=tmp_path)
     assert (again.path / "metrics.json").read_bytes() == (run.path / "metrics.json").read_bytes()
+
+
+def test_order_note_only_when_the_threshold_decides():
+    cfg = tt.Config(sensitivity=(0.5, 0.4))
+    flip = {"a": {"steps_to": {"0.5": 50, "0.4": 90}}, "b": {"steps_to": {"0.5": 40, "0.4": 120}}}
+    same = {"a": {"steps_to": {"0.5": 50, "0.4": 90}}, "b": {"steps_to": {"0.5": 40, "0.4": 80}}}
+    assert "depends on the threshold" in tt._order_note(cfg, flip, "a", "b")
+    assert tt._order_note(cfg, same, "a", "b") == ""

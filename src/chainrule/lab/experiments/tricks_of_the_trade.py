@@ -184,4 +184,4 @@ def _order_note(cfg: Config, results: dict, a: str, b: str) -> str:
     if len(signs) < 2:
         return ""
     return (f" Which of {a!r} and {b!r} gets there first depends on the threshold (see the "
-            "sensitivity table): at this scale the difference is within run-to-run noise.")
+            "sensitivity table), so this one seeded run does not show that either is faster.")
