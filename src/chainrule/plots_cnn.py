@@ -129,8 +129,7 @@ def filter_grid(npz_path: str | Path, *, path: str | Path, key: str = "weight",
         ax.imshow(np.where(np.isnan(mosaic), 1.0, mosaic), interpolation="nearest")
     else:
         vmax = float(np.abs(w).max()) or 1.0
-        cm = plt.get_cmap(cmap).copy()
-        cm.set_bad("white")
+        cm = plt.get_cmap(cmap).with_extremes(bad="white")
         im = ax.imshow(np.ma.masked_invalid(mosaic), cmap=cm, vmin=-vmax, vmax=vmax,
                        interpolation="nearest")
         fig.colorbar(im, ax=ax, shrink=0.8, label="weight")
@@ -165,8 +164,7 @@ def misclassified_grid(npz_path: str | Path, *, path: str | Path, max_images: in
         if tiles.ndim == 4:
             ax.imshow(np.where(np.isnan(mosaic), 1.0, mosaic), interpolation="nearest")
         else:
-            cm = plt.get_cmap("gray_r").copy()
-            cm.set_bad("white")
+            cm = plt.get_cmap("gray_r").with_extremes(bad="white")
             ax.imshow(np.ma.masked_invalid(mosaic), cmap=cm, interpolation="nearest")
         top = ch - h - max(2, w // 8)
         for i in range(n):
