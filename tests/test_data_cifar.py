@@ -91,6 +91,17 @@ def test_python_version_is_a_python2_protocol2_pickle_with_only_numpy_globals(en
     assert meta[b"label_names"] == [c.encode() for c in cifar.CLASSES]
 
 
+@pytest.mark.parametrize("version", ["bin", "py"])
+def test_class_names_come_from_the_meta_file(env, version):
+    names = tuple(f"class {i}° ü" for i in range(10))  # non-ASCII survives (UTF-8)
+    folder = crd.write_cifar10(env, *arrays(), version=version, classes=names)
+    assert crd.load("cifar10", "test", data_dir=env).classes == names
+    meta = folder / cifar.VERSIONS[version][2]
+    meta.write_bytes(meta.read_bytes()[:40] if version == "bin" else b"\x80\x02}q\x01.")
+    with pytest.raises(DataError, match=r"batches\.meta.*(10 class names|'label_names')"):
+        crd.load("cifar10", "test", data_dir=env)
+
+
 def test_numpy2_reconstructor_path_is_allowed_too():
     assert set(cifar.ALLOWED_GLOBALS) == {
         "numpy.core.multiarray._reconstruct", "numpy._core.multiarray._reconstruct",
