@@ -26,22 +26,21 @@ import numpy as np
 from ... import plots
 from ..context import RunContext
 from ..registry import register
-from ._common import add_bias, load_splits, pct, standardize
+from ._common import (
+    EarlyStoppingConfig,
+    add_bias,
+    check_interval,
+    fit_early_stopping,
+    load_splits,
+    pct,
+    standardize,
+)
 
 
 @dataclass
-class Config:
-    dataset: str = "mnist"
+class Config(EarlyStoppingConfig):
     hidden: int = 64
     normalise: str = "global"   # training-set mean/std: "global" (scalars) or "per_feature"
-    lr: float = 0.1
-    batch_size: int = 32
-    max_epochs: int = 50
-    val_every: int = 0          # gradient steps between validation checks; 0 = a fifth of an epoch
-    patience: int = 50          # validation checks without improvement before stopping
-    val_size: int = 500
-    n_train: int = 0            # 0 = all training images
-    n_test: int = 0             # 0 = the whole test set
     gradcheck_samples: int = 4
     gradcheck_entries: int = 100  # entries checked per tensor
     gradcheck_eps: float = 1e-5   # pre-activations reach tens here; 1e-6 is rounding-bound
@@ -65,37 +64,23 @@ def build(kind: str, d_in: int, cfg: Config, num_classes: int, rng: np.random.Ge
           runtime={"quick": "2 s", "full": "9 s"})
 def run(cfg: Config, ctx: RunContext) -> None:
     import chainrule as cr
-    from chainrule.data import DataLoader
     from chainrule.gradcheck import gradcheck, gradcheck_loss
-    from chainrule.train import EarlyStopping, evaluate, fit
 
     s = load_splits(cfg.dataset, ctx, val_size=cfg.val_size, n_train=cfg.n_train or None,
                     n_test=cfg.n_test or None)
     xtr, xva, xte = (add_bias(a) for a in standardize(*s.flat(), mode=cfg.normalise))
-    steps_per_epoch = -(-len(xtr) // cfg.batch_size)
-    val_every = cfg.val_every or max(1, steps_per_epoch // 5)
-    ctx.metrics.update(input_features=xtr.shape[1], n_train=len(xtr), n_val=len(xva), n_test=len(xte), val_every=val_every)
-    loss = cr.SoftmaxCrossEntropy()
+    ctx.metrics.update(input_features=xtr.shape[1], n_train=len(xtr), n_val=len(xva),
+                       n_test=len(xte), val_every=check_interval(cfg, len(xtr)))
     csvs, results, models = {}, {}, {}
     for kind, label in (("softmax", "softmax regression"), ("hidden", f"{cfg.hidden} sigmoid")):
         ctx.log(f"training {label}")
         model = build(kind, xtr.shape[1], cfg, s.num_classes, ctx.rng)
         opt = cr.optim.SGD(model.parameters(), lr=cfg.lr)
-        train = DataLoader(xtr, s.y_train, cfg.batch_size, shuffle=True, rng=ctx.rng)
-        val = DataLoader(xva, s.y_val, 512, shuffle=False)
-        stop = EarlyStopping(monitor="val_loss", patience=cfg.patience, restore_best=True)
-        hist = fit(model, loss, opt, train, val, epochs=cfg.max_epochs, callbacks=[stop],
-                   val_every=val_every)
+        hist, res = fit_early_stopping(
+            model, opt, cfg, (xtr, s.y_train), (xva, s.y_val),
+            loader_seed=int(ctx.rng.integers(2**31)),
+            evaluate_on={"train": (xtr, s.y_train), "test": (xte, s.y_test)})
         csvs[label] = ctx.save_history(hist, f"history_{kind}")
-        checks = {r["step"]: r for r in hist.step_log}
-        best = checks[stop.best_step]
-        res = {"parameters": model.num_parameters(), "steps": int(hist.epoch_log[-1]["step"]),
-               "stopped_early": stop.stopped_step is not None, "best_step": int(stop.best_step),
-               "best_val_loss": float(best["val_loss"]),
-               "best_val_accuracy": float(best["val_accuracy"]), "checks": len(hist.step_log)}
-        for split, x, y in (("train", xtr, s.y_train), ("test", xte, s.y_test)):
-            ev = evaluate(model, loss, DataLoader(x, y, 512, shuffle=False))
-            res[f"{split}_loss"], res[f"{split}_accuracy"] = float(ev["loss"]), float(ev["accuracy"])
         results[kind], models[kind] = res, model
     ctx.metrics["models"] = results
 
