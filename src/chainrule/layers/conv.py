@@ -6,9 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import init as initializers
-from ..backend import RNGLike, as_dtype, as_rng
-from ..core import Module, Parameter
+from ..backend import RNGLike
 from ._im2col import (
     Pads,
     as_float,
@@ -23,9 +21,10 @@ from ._im2col import (
     to_nchw,
     workspace,
 )
+from ._weighted import WeightedLayer
 
 
-class Conv2d(Module):
+class Conv2d(WeightedLayer):
     """2-D convolution ``y = W ⋆ x + b`` (cross-correlation, PyTorch's ``nn.Conv2d``).
 
     With ``xp`` the zero-padded input and strides (sh, sw):
@@ -85,22 +84,11 @@ class Conv2d(Module):
             self.padding: tuple[int, int] | str = padding.lower()
         else:
             self.padding = pair(padding, "padding")
-        self.dtype = as_dtype(dtype)
-        self.init, self.bias_init = init, bias_init
         kh, kw = self.kernel_size
-        self.weight = Parameter(np.empty((self.out_channels, self.in_channels, kh, kw), self.dtype))
-        self.bias = Parameter(np.empty(self.out_channels, dtype=self.dtype)) if bias else None
+        self._create_parameters((self.out_channels, self.in_channels, kh, kw), self.out_channels,
+                                bias=bias, init=init, bias_init=bias_init, rng=rng, dtype=dtype)
         self._col: np.ndarray | None = None
-        self.reset_parameters(rng)
 
-    def reset_parameters(self, rng: RNGLike = None) -> None:
-        """Draw fresh weights (and bias) from the configured initialisers."""
-        rng = as_rng(rng)
-        self.weight.data[...] = initializers.get(self.init)(self.weight.shape, rng, self.dtype)
-        if self.bias is not None:
-            self.bias.data[...] = initializers.get(self.bias_init)(self.bias.shape, rng, self.dtype)
-
-    # ----------------------------------------------------------------- geometry
     def pads(self, h: int, w: int) -> Pads:
         """Padding actually applied to an (h, w) input: (top, bottom, left, right)."""
         if self.padding == "same":

@@ -6,13 +6,12 @@ from typing import Any
 
 import numpy as np
 
-from .. import init as initializers
-from ..backend import RNGLike, as_dtype, as_rng
-from ..core import Module, Parameter
+from ..backend import RNGLike
 from ._im2col import as_float, check_rank4, col2im, im2col, pair, to_nchw, workspace
+from ._weighted import WeightedLayer
 
 
-class ConvTranspose2d(Module):
+class ConvTranspose2d(WeightedLayer):
     """Transposed convolution (PyTorch's ``nn.ConvTranspose2d``): ``y = Convᵀ(x; W) + b``.
 
     It is the input-gradient of a convolution with the same kernel: every input pixel
@@ -67,22 +66,11 @@ class ConvTranspose2d(Module):
         if any(op >= s for op, s in zip(self.output_padding, self.stride)):
             raise ValueError(f"output_padding {self.output_padding} must be smaller than the "
                              f"stride {self.stride}")
-        self.dtype = as_dtype(dtype)
-        self.init, self.bias_init = init, bias_init
         kh, kw = self.kernel_size
-        self.weight = Parameter(np.empty((self.in_channels, self.out_channels, kh, kw), self.dtype))
-        self.bias = Parameter(np.empty(self.out_channels, dtype=self.dtype)) if bias else None
+        self._create_parameters((self.in_channels, self.out_channels, kh, kw), self.out_channels,
+                                bias=bias, init=init, bias_init=bias_init, rng=rng, dtype=dtype)
         self._x2: np.ndarray | None = None
-        self.reset_parameters(rng)
 
-    def reset_parameters(self, rng: RNGLike = None) -> None:
-        """Draw fresh weights (and bias) from the configured initialisers."""
-        rng = as_rng(rng)
-        self.weight.data[...] = initializers.get(self.init)(self.weight.shape, rng, self.dtype)
-        if self.bias is not None:
-            self.bias.data[...] = initializers.get(self.bias_init)(self.bias.shape, rng, self.dtype)
-
-    # ----------------------------------------------------------------- geometry
     def _geometry(self, input_shape: tuple[int, ...]) -> tuple[int, int]:
         if len(input_shape) != 3 or input_shape[0] != self.in_channels:
             raise ValueError(f"{self!r} expects input of shape (N, {self.in_channels}, H, W), "

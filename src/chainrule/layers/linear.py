@@ -6,12 +6,11 @@ from typing import Any
 
 import numpy as np
 
-from .. import init as initializers
-from ..backend import RNGLike, as_dtype, as_rng
-from ..core import Module, Parameter
+from ..backend import RNGLike
+from ._weighted import WeightedLayer
 
 
-class Linear(Module):
+class Linear(WeightedLayer):
     """Affine map ``y = x·W + b``.
 
     Note the layout: ``W`` is ``(in_features, out_features)``, the transpose of
@@ -48,19 +47,9 @@ class Linear(Module):
         if int(in_features) <= 0 or int(out_features) <= 0:
             raise ValueError(f"Linear needs positive sizes, got ({in_features}, {out_features})")
         self.in_features, self.out_features = int(in_features), int(out_features)
-        self.dtype = as_dtype(dtype)
-        self.init, self.bias_init = init, bias_init
-        self.weight = Parameter(np.empty((self.in_features, self.out_features), dtype=self.dtype))
-        self.bias = Parameter(np.empty(self.out_features, dtype=self.dtype)) if bias else None
+        self._create_parameters((self.in_features, self.out_features), self.out_features,
+                                bias=bias, init=init, bias_init=bias_init, rng=rng, dtype=dtype)
         self._x: np.ndarray | None = None
-        self.reset_parameters(rng)
-
-    def reset_parameters(self, rng: RNGLike = None) -> None:
-        """Draw fresh weights (and bias) from the configured initialisers."""
-        rng = as_rng(rng)
-        self.weight.data[...] = initializers.get(self.init)(self.weight.shape, rng, self.dtype)
-        if self.bias is not None:
-            self.bias.data[...] = initializers.get(self.bias_init)(self.bias.shape, rng, self.dtype)
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         """y = x·W + b."""
