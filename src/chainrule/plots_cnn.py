@@ -7,7 +7,8 @@ figure has a title, every axis a label, every image grid its per-panel labels:
 * ``misclassified_grid(npz, path=...)`` — test images with their true and predicted labels;
 * ``confusion_heatmap(csv, path=...)`` — confusion matrix, rows true, columns predicted;
 * ``precision_recall_bars(csv, path=...)`` — per-class precision and recall side by side;
-* ``ablation_bars(csv, path=...)`` — one bar per ablation stage, with target lines.
+* ``ablation_bars(csv, path=...)`` — one bar per ablation stage, with target lines;
+* ``series_lines({label: csv}, path=...)`` — one column of many runs' histories, legend aside.
 
 File layouts (written with ``numpy.savez`` / ``RunContext.save_rows``; the helpers
 ``save_confusion_csv`` and ``save_misclassified`` write the two less obvious ones):
@@ -23,7 +24,7 @@ File layouts (written with ``numpy.savez`` / ``RunContext.save_rows``; the helpe
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -256,4 +257,22 @@ def ablation_bars(csv_path: str | Path, *, path: str | Path, x: str = "stage",
     ax.set_title(title)
     ax.grid(axis="x", alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
+    return _save(fig, path)
+
+
+def series_lines(series: Mapping[str, str | Path], *, path: str | Path, y: str = "val_accuracy",
+                 x: str = "epoch", ylabel: str = "validation accuracy",
+                 title: str = "Validation accuracy per run") -> Path:
+    """Column ``y`` against ``x`` of each ``{label: csv}``, legend beside the axes (many runs)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(10, 4.2))
+    for i, (label, csv_path) in enumerate(series.items()):
+        cols = read_csv(csv_path)
+        ax.plot(cols[x], cols[y], marker=".", color=f"C{i % 10}",
+                ls="-" if i < 10 else "--", label=str(label))
+    ax.set_xlabel({"step": "gradient steps"}.get(x, x))
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     return _save(fig, path)

@@ -274,9 +274,16 @@ def write_report(cfg: Config, ctx: RunContext, rows: list, curves: dict, csv) ->
            f"{100 * swing[noisy]:.2f} points, *{STAGES[5]}* (learning rate decayed to ~0) by "
            f"{100 * swing[STAGES[5]]:.2f}. Differences of a few points between the constant-"
            f"rate stages are within that noise; the best-epoch column shows their potential.")
-    ctx.figure("curves", plots.training_curves, curves, x="epoch",
-               title="Every stage: training (solid) and validation (dashed)",
-               caption="Loss and accuracy per epoch for every stage.")
+    ctx.figure("curves", plots_cnn.series_lines, curves, y="val_accuracy", x="epoch",
+               title="Validation accuracy per epoch, every stage",
+               caption="Validation accuracy after each epoch of every stage (MLP stages: "
+                       f"{cfg.mlp_epochs} epochs on the subset; bridge and conv stages: "
+                       f"{cfg.cnn_epochs} epochs on all training images).")
+    ctx.figure("train_loss", plots_cnn.series_lines, curves, y="loss", x="epoch",
+               ylabel="training cross-entropy (epoch mean)",
+               title="Training loss per epoch, every stage",
+               caption="Mean training loss per epoch of every stage (dropout and shifts make "
+                       "it higher than the loss of the same weights on clean inputs).")
     m = ctx.metrics
     gains = sorted((r for r in rows if r["stage"] not in (STAGES[0], BRIDGE)),
                    key=lambda r: r["delta"], reverse=True)
