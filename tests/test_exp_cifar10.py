@@ -35,18 +35,24 @@ def test_stand_in_data_is_declared(run):
 def test_every_attempt_is_reported_with_a_status(run):
     att = run.metrics["attempts"]
     assert list(att) == list(ATTEMPTS)
-    base = att["baseline"]["test_accuracy"]
+    ladder = "baseline"  # the greedy ladder: each change goes on the best configuration so far
     for name, r in att.items():
         assert r["status"] in {"ok", "no gain", "diverged"}
+        if name != "baseline":
+            assert r["built_on"] == (ladder if ATTEMPTS[name][0] == "best" else "baseline")
         if r["status"] == "diverged":  # stopped by a non-finite loss, or a non-finite test loss
             assert r["reason"] and (r["test_accuracy"] is None or r["steps"] == 12)
             continue
         assert r["steps"] == 12 and 0.0 <= r["test_accuracy"] <= 1.0
         if name != "baseline":
-            assert (r["status"] == "ok") == (r["test_accuracy"] > base)
+            ref = att[r["built_on"]]["test_accuracy"]
+            assert r["gain"] == pytest.approx(r["test_accuracy"] - ref, abs=1e-12)
+            assert (r["status"] == "ok") == (r["test_accuracy"] > ref)
+        if name == "baseline" or (r["status"] == "ok" and ATTEMPTS[name][0] == "best"):
+            ladder = name
     md = (run.path / "report.md").read_text()
     for name, r in att.items():
-        assert f"| {name} | {r['change']} |" in md
+        assert f"| {name} | {r['built_on']} | {r['change']} |" in md
     failed = sum(r["status"] != "ok" for n, r in att.items() if n != "baseline")
     assert f"{failed} of {len(att) - 1} attempts failed" in md
 
@@ -77,9 +83,12 @@ def test_layer_parameter_counts_by_hand(run):
     assert lp["0 Conv2d"] == 3 * 4 * 25 + 4 and lp["3 Conv2d"] == 4 * 4 * 25 + 4
     assert lp["7 Linear"] == 4 * 8 * 8 * 10 + 10
     assert run.metrics["attempts"]["baseline"]["parameters"] == sum(lp.values()) == 3278
-    bn = run.metrics["attempts"]["batchnorm"]["layer_params"]
-    assert bn["1 BatchNorm2d"] == 2 * 8 + 2 * 8  # gamma, beta + running mean, var
-    assert recipe("schedule")["augment"] and recipe("schedule")["batchnorm"]  # a ladder
+    assert run.metrics["attempts"]["wider"]["channels"] == [8, 16]
+    bn = run.metrics["attempts"]["batchnorm"]
+    c = bn["channels"][0]
+    assert bn["layer_params"]["1 BatchNorm2d"] == 2 * c + 2 * c  # gamma, beta + running stats
+    assert recipe("dropout", recipe("wider"))["channels"] == (32, 64)
+    assert recipe("high-lr", recipe("wider"))["channels"] == (16, 16)  # branches off baseline
 
 
 def test_real_format_files_are_used_when_they_resolve(tmp_path):

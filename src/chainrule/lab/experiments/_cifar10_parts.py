@@ -17,28 +17,30 @@ BASELINE: dict[str, Any] = {
     "schedule": False, "lr": 0.01, "weight_decay": 0.0,
     "change": "conv 5×5 (16, 16) + max-pool, linear; SGD momentum 0.9, lr 0.01",
 }
-# name -> (the attempt it builds on, what it changes). Each attempt is its parent plus one
-# change, so the table reads as a ladder; "deeper" and "high-lr" branch off.
-ATTEMPTS: dict[str, tuple[str | None, dict[str, Any]]] = {
-    "baseline": (None, {}),
-    "wider": ("baseline", {"channels": (32, 64), "change": "wider: conv channels 32, 64"}),
-    "deeper": ("wider", {"channels": (32, 64, 128), "kernel": 3,
-                         "change": "deeper: three 3×3 conv blocks (32, 64, 128)"}),
-    "batchnorm": ("wider", {"batchnorm": True, "lr": 0.05,
-                            "change": "wider + batch norm after each conv, lr 0.05"}),
-    "dropout": ("batchnorm", {"dropout": 0.3, "change": "+ dropout 0.3 before the linear layer"}),
-    "augment": ("dropout", {"augment": True,
-                            "change": "+ augmentation: 4-px random crops, horizontal flips"}),
-    "schedule": ("augment", {"schedule": True, "weight_decay": 5e-4,
-                             "change": "+ cosine learning-rate decay, weight decay 5e-4"}),
+# name -> (what it builds on, its change). "best" is the best configuration so far (a greedy
+# ladder: a change that did not help is dropped before the next one is tried); "baseline"
+# branches off the baseline.
+ATTEMPTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "baseline": ("baseline", {}),
+    "wider": ("best", {"channels": (32, 64), "change": "wider: conv channels 32, 64"}),
+    "deeper": ("best", {"channels": (32, 64, 128), "kernel": 3,
+                        "change": "deeper: three 3×3 conv blocks (32, 64, 128)"}),
+    "batchnorm": ("best", {"batchnorm": True, "change": "batch norm after each conv"}),
+    "dropout": ("best", {"dropout": 0.3, "change": "dropout 0.3 before the linear layer"}),
+    "augment": ("best", {"augment": True,
+                         "change": "augmentation: 4-px random crops, horizontal flips"}),
+    "schedule": ("best", {"schedule": True, "weight_decay": 5e-4,
+                          "change": "cosine learning-rate decay, weight decay 5e-4"}),
     "high-lr": ("baseline", {"lr": 1.0, "change": "baseline at lr 1.0 (expected to fail)"}),
 }
 
 
-def recipe(name: str) -> dict[str, Any]:
-    """The full option dict of attempt ``name`` (its parent's options plus its change)."""
-    parent, change = ATTEMPTS[name]
-    return {**(recipe(parent) if parent else BASELINE), **change}
+def recipe(name: str, best: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The full options of attempt ``name``: its base (``best`` so far, or the baseline) plus
+    its change."""
+    base, change = ATTEMPTS[name]
+    start = best if (base == "best" and best is not None) else BASELINE
+    return {**start, **change}
 
 
 def build(r: dict[str, Any], width: float, num_classes: int, rng: np.random.Generator) -> Any:
