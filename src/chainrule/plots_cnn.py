@@ -256,7 +256,7 @@ def ablation_bars(csv_path: str | Path, *, path: str | Path, x: str = "stage",
     ax.set_ylabel("stage (each adds one technique)")
     ax.set_title(title)
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper right")  # stages improve downwards: the top is free
     return _save(fig, path)
 
 
