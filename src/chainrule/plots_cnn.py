@@ -15,7 +15,7 @@ File layouts (written with ``numpy.savez`` / ``RunContext.save_rows``; the helpe
 
 * filters npz: array ``weight`` (O, C, kh, kw);
 * misclassified npz: ``images`` (N, C, H, W) or (N, H, W), ``y_true``, ``y_pred`` (N,) int,
-  ``classes`` (K,) str;
+  ``classes`` (K,) str, optional ``total`` (how many were misclassified in all);
 * confusion csv: column ``true`` (class name) and one column per predicted class name;
 * precision/recall csv: columns ``class``, ``precision``, ``recall`` (more are ignored);
 * ablation csv: a category column and a value column (names passed in).
@@ -59,10 +59,16 @@ def read_confusion_csv(path: str | Path) -> tuple[np.ndarray, list[str]]:
 
 
 def save_misclassified(path: str | Path, images: np.ndarray, y_true: np.ndarray,
-                       y_pred: np.ndarray, classes: Sequence[str]) -> Path:
-    """Write the misclassified-samples npz read by ``misclassified_grid``."""
+                       y_pred: np.ndarray, classes: Sequence[str], total: int | None = None
+                       ) -> Path:
+    """Write the misclassified-samples npz read by ``misclassified_grid``.
+
+    ``total`` is how many test images were misclassified in all (default: ``len(images)``),
+    so a figure showing a few of them can say of how many.
+    """
     path = Path(path)
     np.savez_compressed(path, images=np.asarray(images, dtype=np.float32),
+                        total=np.int64(len(images) if total is None else total),
                         y_true=np.asarray(y_true, dtype=np.int64),
                         y_pred=np.asarray(y_pred, dtype=np.int64),
                         classes=np.asarray([str(c) for c in classes]))
@@ -152,6 +158,7 @@ def misclassified_grid(npz_path: str | Path, *, path: str | Path, max_images: in
     with np.load(npz_path, allow_pickle=False) as f:
         images, y_true, y_pred = f["images"], f["y_true"], f["y_pred"]
         classes = [str(c) for c in f["classes"]]
+        total = int(f["total"]) if "total" in f.files else len(images)
     n = min(len(images), int(max_images))
     cols = min(5, max(n, 1))
     rows = max(1, math.ceil(n / cols))
@@ -176,7 +183,7 @@ def misclassified_grid(npz_path: str | Path, *, path: str | Path, max_images: in
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_xlabel("each image: true label / predicted label")
-    ax.set_title(f"{title} ({n} of {len(images)} shown)", fontsize=10)
+    ax.set_title(f"{title} ({n} of {total:,} shown)", fontsize=10)
     return _save(fig, path)
 
 

@@ -92,7 +92,8 @@ def report_classifier(ctx: RunContext, prefix: str, *, y_true: np.ndarray, y_pre
     pr_csv = ctx.save_rows(rows, f"{prefix}_precision_recall")
     wrong = np.flatnonzero(y_true != y_pred)[:max_misclassified]
     mis = plots_cnn.save_misclassified(ctx.path(f"{prefix}_misclassified.npz"), images[wrong],
-                                       y_true[wrong], y_pred[wrong], classes)
+                                       y_true[wrong], y_pred[wrong], classes,
+                                       total=int(np.sum(y_true != y_pred)))
     filters = ctx.path(f"{prefix}_filters.npz")
     np.savez_compressed(filters, weight=np.asarray(first_weight, np.float32))
     ctx.figure(f"{prefix}_filters", plots_cnn.filter_grid, filters,
