@@ -1,4 +1,5 @@
-"""Train the same small CNN in chainrule and in PyTorch CPU, side by side: time per epoch and memory.
+"""Train the same small CNN in chainrule and in PyTorch CPU, side by side: time per epoch and
+memory.
 
 Network (both sides, float32, same initial weights, same batch order, SGD lr 0.01, batch 64)::
 

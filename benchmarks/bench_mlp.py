@@ -44,7 +44,8 @@ def load_data(seed: int = 0) -> tuple[np.ndarray, np.ndarray, str]:
 
     if data.available("fashion-mnist", "train"):
         ds = data.load("fashion-mnist", "train")
-        return ds.x.reshape(len(ds), -1)[:N_SAMPLES], ds.y[:N_SAMPLES], f"Fashion-MNIST ({ds.source})"
+        return (ds.x.reshape(len(ds), -1)[:N_SAMPLES], ds.y[:N_SAMPLES],
+                f"Fashion-MNIST ({ds.source})")
     rng = np.random.default_rng(seed)
     x = rng.random((N_SAMPLES, N_FEATURES), dtype=np.float32)
     return x, rng.integers(0, N_CLASSES, N_SAMPLES), "seeded random data (Fashion-MNIST not found)"
@@ -61,7 +62,8 @@ def make_torch(cr_model):
     import torch
 
     model = torch.nn.Sequential(torch.nn.Linear(N_FEATURES, 100), torch.nn.Sigmoid(),
-                                torch.nn.Linear(100, 50), torch.nn.ReLU(), torch.nn.Linear(50, N_CLASSES))
+                                torch.nn.Linear(100, 50), torch.nn.ReLU(),
+                                torch.nn.Linear(50, N_CLASSES))
     linears = [m for m in model if isinstance(m, torch.nn.Linear)]
     cr_linears = [m for m in cr_model if hasattr(m, "weight")]
     with torch.no_grad():
@@ -179,7 +181,8 @@ def main() -> None:
             return
         x, y, source = load_data()
         print(f"data: {source}; {len(x)} samples; threads: {args.threads}; "
-              f"repeats: {args.repeats} (interleaved); torch {torch.__version__}, numpy {np.__version__}")
+              f"repeats: {args.repeats} (interleaved); "
+              f"torch {torch.__version__}, numpy {np.__version__}")
         print(f"{'batch':>6} {'chainrule s/epoch':>18} {'torch s/epoch':>14} {'ratio':>7}"
               f" {'chainrule MiB':>14} {'torch MiB':>10}")
         for bs in batch_sizes:

@@ -118,7 +118,8 @@ def check_layer(make_layer: LayerFactory, x: np.ndarray, expected_forward: Any =
     assert y.dtype == np.float64, f"{name}: float64 input gave {y.dtype} output"
     if expected_forward is not None:
         p = {k: v.data.copy() for k, v in layer.named_parameters()}
-        expected = expected_forward(x64.copy(), p) if callable(expected_forward) else expected_forward
+        expected = (expected_forward(x64.copy(), p) if callable(expected_forward)
+                    else expected_forward)
         expected = np.asarray(expected, dtype=np.float64)
         assert y.shape == expected.shape, f"{name}: output {y.shape}, closed form {expected.shape}"
         np.testing.assert_allclose(y, expected, rtol=forward_rtol,
@@ -132,7 +133,8 @@ def check_layer(make_layer: LayerFactory, x: np.ndarray, expected_forward: Any =
     dy = rng.standard_normal(y.shape)
     layer.zero_grad()
     dx1 = np.array(layer.backward(dy.copy()), copy=True)
-    assert dx1.shape == x64.shape, f"{name}.backward returned dx of shape {dx1.shape}, x is {x64.shape}"
+    assert dx1.shape == x64.shape, (f"{name}.backward returned dx of shape {dx1.shape}, "
+                                    f"x is {x64.shape}")
     once = {k: p.grad.copy() for k, p in layer.named_parameters()}
     dx2 = layer.backward(dy.copy())
     np.testing.assert_array_equal(dx2, dx1, err_msg=f"{name}: second backward gave another dx")
@@ -190,7 +192,8 @@ def check_torch_parity(layer: Module, torch_module: Any, x: np.ndarray, *,
             assert tname in tparams, f"torch module has no parameter {tname!r} (for {name!r})"
             tp = tparams[tname]
             value = np.ascontiguousarray(to_torch(p.data))
-            assert tuple(tp.shape) == value.shape, f"{name}: {value.shape} vs torch {tuple(tp.shape)}"
+            assert tuple(tp.shape) == value.shape, (f"{name}: {value.shape} vs torch "
+                                                    f"{tuple(tp.shape)}")
             tp.copy_(torch.from_numpy(value))
             pairs.append((name, p, tp, to_torch))
 

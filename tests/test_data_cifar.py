@@ -157,7 +157,8 @@ def test_truncated_and_tampered_pickles(env):
     path = folder / "test_batch"
     raw = path.read_bytes()
     path.write_bytes(raw[: len(raw) // 2])
-    with pytest.raises(DataError, match="test_batch: not a valid CIFAR-10 pickle, corrupt or trunc"):
+    with pytest.raises(DataError,
+                       match="test_batch: not a valid CIFAR-10 pickle, corrupt or trunc"):
         crd.load("cifar10", "test", data_dir=env)
     path.write_bytes(raw[:2] + b"\xff" + raw[3:])  # opcode after PROTO tampered
     with pytest.raises(DataError, match="test_batch: not a valid CIFAR-10 pickle"):

@@ -68,7 +68,8 @@ def test_unknown_split_lists_the_splits():
 
 def test_names_and_describe_cover_every_split(env):
     assert crd.names() == ["mnist", "fashion-mnist", "mnist-5k", "digits", "cifar10"]
-    assert crd.input_shape("fashion-mnist") == (1, 28, 28) and crd.input_shape("digits") == (1, 8, 8)
+    assert (crd.input_shape("fashion-mnist") == (1, 28, 28)
+            and crd.input_shape("digits") == (1, 8, 8))
     rows = crd.describe()
     assert [(r["name"], r["split"]) for r in rows] == [
         ("mnist", "train"), ("mnist", "test"), ("fashion-mnist", "train"),
@@ -285,7 +286,8 @@ def test_nothing_downloads_implicitly(env, monkeypatch):
 
 def test_import_is_light():
     code = ("import sys, chainrule; "
-            "print(sorted(m for m in ('sklearn', 'mlxtend', 'urllib.request') if m in sys.modules))")
+            "print(sorted(m for m in ('sklearn', 'mlxtend', 'urllib.request') "
+            "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

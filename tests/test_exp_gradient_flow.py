@@ -49,7 +49,8 @@ def test_outputs_and_report(run):
 
 
 def test_probe_norms_match_a_direct_backward(rng):
-    """The per-layer norms come from the layers' own backward: check one against autograd-free math."""
+    """The per-layer norms come from the layers' own backward: check one against autograd-free
+    math."""
     import chainrule as cr
 
     model = build_deep("tanh", "gaussian", 3, 8, 5, 4, rng)

@@ -42,7 +42,8 @@ def report(tmp_path, toy_experiments):  # noqa: F811
 def test_every_figure_loads_in_headless_chromium(tmp_path, report):
     proc = _chromium(tmp_path, "--dump-dom", report.as_uri())
     dom = proc.stdout
-    assert "<section" in dom, f"Chromium produced no DOM (rc {proc.returncode}): {proc.stderr[-800:]}"
+    assert "<section" in dom, (f"Chromium produced no DOM (rc {proc.returncode}): "
+                               f"{proc.stderr[-800:]}")
     imgs = re.findall(r"<img\b[^>]*>", dom)
     assert imgs, "the report has no figures"
     marks = [re.search(r'data-loaded="(\d)"', tag) for tag in imgs]

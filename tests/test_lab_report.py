@@ -65,5 +65,6 @@ def test_html_marks_failed_runs_and_empty_roots(tmp_path, toy_experiments):  # n
 
 
 def test_inline_markdown_escapes_html():
-    assert inline_markdown("**a** `<b>` *c*") == "<strong>a</strong> <code>&lt;b&gt;</code> <em>c</em>"
+    assert inline_markdown("**a** `<b>` *c*") == (
+        "<strong>a</strong> <code>&lt;b&gt;</code> <em>c</em>")
     assert inline_markdown("2*3*4 = 24") == "2*3*4 = 24"

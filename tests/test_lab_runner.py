@@ -29,7 +29,8 @@ class ToyConfig:
 
 def _toy(cfg: ToyConfig, ctx) -> None:
     x = ctx.rng.standard_normal(cfg.n) * cfg.scale
-    rows = [{"step": i, "value": float(v), "series": "a" if i % 2 else "b"} for i, v in enumerate(x)]
+    rows = [{"step": i, "value": float(v), "series": "a" if i % 2 else "b"}
+            for i, v in enumerate(x)]
     csv = ctx.save_rows(rows, "toy")
     ctx.figure("toy", plots.grouped_lines, csv, x="step", y="value", group="series",
                xlabel="step", ylabel="value", title="Toy", caption="A toy figure")
@@ -112,7 +113,8 @@ def test_failure_is_recorded_and_run_all_continues(tmp_path, toy_experiments):
     by_name = {r.name: r for r in results}
     assert not by_name["toy-broken"].ok and by_name["toy-ok"].ok
     assert "deliberate failure" in (by_name["toy-broken"].path / "error.txt").read_text()
-    assert json.loads((by_name["toy-broken"].path / "timing.json").read_text())["status"] == "failed"
+    assert json.loads(
+        (by_name["toy-broken"].path / "timing.json").read_text())["status"] == "failed"
 
 
 def test_cli_run_all_exit_code_and_run_command(tmp_path, toy_experiments, monkeypatch, capsys):

@@ -176,7 +176,8 @@ def test_linear_input_grad_false_skips_dx_but_keeps_parameter_gradients(rng):
 
 
 def test_sequential_refuses_a_skipped_input_gradient_in_the_middle(rng):
-    model = cr.Sequential(cr.Linear(4, 3, rng=0), cr.Tanh(), cr.Linear(3, 2, rng=1, input_grad=False))
+    model = cr.Sequential(cr.Linear(4, 3, rng=0), cr.Tanh(),
+                          cr.Linear(3, 2, rng=1, input_grad=False))
     model.forward(rng.standard_normal((2, 4)))
     with pytest.raises(RuntimeError, match="only the first layer"):
         model.backward(np.ones((2, 2)))

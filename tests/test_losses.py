@@ -118,7 +118,8 @@ def test_label_errors(rng):
         ce.forward(z, np.array([0, 4, -1]))
     with pytest.raises(ValueError, match=r"labels must have shape \(3,\), got \(2,\)"):
         ce.forward(z, np.array([0, 1]))
-    with pytest.raises(ValueError, match=r"one-hot targets must match logits \(3, 4\), got \(3, 5\)"):
+    with pytest.raises(ValueError,
+                       match=r"one-hot targets must match logits \(3, 4\), got \(3, 5\)"):
         ce.forward(z, np.eye(5)[[0, 1, 2]])
     with pytest.raises(ValueError, match="whole numbers"):
         ce.forward(z, np.array([0.5, 1.0, 2.0]))

@@ -122,7 +122,8 @@ def test_shapes_macs_and_arithmetic():
 def test_errors(cls):
     with pytest.raises(ValueError, match=rf"{cls.__name__}.*\(N, C, H, W\).*\(3, 4, 4\)"):
         cls(2).forward(np.zeros((3, 4, 4)))
-    with pytest.raises(ValueError, match=rf"{cls.__name__}.*smaller than the window.*\(N, 1, 2, 2\)"):
+    with pytest.raises(ValueError,
+                       match=rf"{cls.__name__}.*smaller than the window.*\(N, 1, 2, 2\)"):
         cls(3).forward(np.zeros((1, 1, 2, 2)))
     with pytest.raises(ValueError, match="at most half"):
         cls(2, padding=2)

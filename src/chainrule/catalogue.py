@@ -6,9 +6,9 @@ any case fails. The same cases run in the test suite (``tests/test_catalogue.py`
 
 Adding a layer is a three-line edit at the bottom of this file::
 
-    register("Conv2d 3x3 pad 1",
-             lambda rng: (Conv2d(2, 3, 3, padding=1, rng=rng), rng.standard_normal((2, 2, 6, 5)), False),
-             max_checks=60)
+    register("Conv2d 3x3 pad 1", lambda rng: (
+        Conv2d(2, 3, 3, padding=1, rng=rng), rng.standard_normal((2, 2, 6, 5)), False),
+        max_checks=60)
 
 ``build(rng)`` receives a seeded ``np.random.Generator`` and returns ``(module, x, training)``:
 a freshly built layer (any dtype; the check casts it to float64), an input, and the
@@ -168,7 +168,8 @@ register("ZeroPad2d (1,0,2,1)",
          lambda rng: (ZeroPad2d((1, 0, 2, 1)), rng.standard_normal((2, 2, 3, 3)), False))
 register("Cropping2d ((1,0),(1,2))",
          lambda rng: (Cropping2d(((1, 0), (1, 2))), rng.standard_normal((2, 2, 4, 5)), False))
-register("Upsample2d (2,3)", lambda rng: (Upsample2d((2, 3)), rng.standard_normal((2, 2, 3, 2)), False))
+register("Upsample2d (2,3)",
+         lambda rng: (Upsample2d((2, 3)), rng.standard_normal((2, 2, 3, 2)), False))
 register("Dropout(0.4) training",
          lambda rng: (Dropout(0.4, rng=rng), rng.standard_normal((4, 6)), True))
 register("GaussianNoise(0.5) training",
@@ -219,7 +220,8 @@ register("MaxPool2d 3 stride 1 pad 1", lambda rng: (
     MaxPool2d(3, 1, 1), _distinct(rng, (1, 2, 5, 7)), False), max_checks=60)
 register("AvgPool2d 3 stride 2 pad 1", lambda rng: (
     AvgPool2d(3, 2, 1), rng.standard_normal((2, 2, 7, 6)), False), max_checks=60)
-register("GlobalAvgPool2d", lambda rng: (GlobalAvgPool2d(), rng.standard_normal((2, 3, 4, 5)), False))
+register("GlobalAvgPool2d", lambda rng: (
+    GlobalAvgPool2d(), rng.standard_normal((2, 3, 4, 5)), False))
 
 # Losses: build(rng) -> (loss, prediction, target).
 

@@ -27,7 +27,8 @@ from .backend import as_dtype
 
 
 class Parameter:
-    """A trainable array: ``data``, its accumulated gradient ``grad`` (same shape and dtype), a ``name``."""
+    """A trainable array: ``data``, its accumulated gradient ``grad`` (same shape and dtype), a
+    ``name``."""
 
     __slots__ = ("data", "grad", "name")
 
@@ -188,7 +189,8 @@ class Module:
                 problems.append(f"{key}: checkpoint has shape {tuple(np.shape(state[key]))}, "
                                 f"model has {tuple(want)}")
         if problems:
-            raise ValueError(f"cannot load state into {type(self).__name__}: " + "; ".join(problems))
+            raise ValueError(f"cannot load state into {type(self).__name__}: "
+                             + "; ".join(problems))
         for key in present:
             if key in params:
                 params[key].data[...] = np.asarray(state[key], dtype=params[key].dtype)
@@ -198,7 +200,8 @@ class Module:
                 mod._set_buffer(attr, np.array(state[key], dtype=old_dtype, copy=True))
 
     def astype(self, dtype: Any) -> Module:
-        """Cast every parameter (and its gradient) and floating buffer to ``dtype`` in place; return self."""
+        """Cast every parameter (and its gradient) and floating buffer to ``dtype`` in place;
+        return self."""
         dt = as_dtype(dtype)
         for mod in self.modules():
             for p in mod._parameters.values():
@@ -224,7 +227,8 @@ class Module:
         return tuple(y.shape[1:])
 
     def summary(self, input_shape: tuple[int, ...], **kwargs: Any) -> Any:
-        """Keras-style table of output shapes, parameters, MACs and memory (see ``chainrule.summary``)."""
+        """Keras-style table of output shapes, parameters, MACs and memory (see
+        ``chainrule.summary``)."""
         # Imported on use: summary sits beside core and imports it.
         from .summary import summary
 
@@ -275,8 +279,9 @@ class Sequential(Module):
         """Run every layer's backward in reverse order (``None`` if the first skips dx)."""
         for layer in reversed(self._modules.values()):
             if dy is None:
-                raise RuntimeError(f"Sequential.backward: a layer after {layer!r} returned no input "
-                                   "gradient (input_grad=False); only the first layer may skip it")
+                raise RuntimeError(f"Sequential.backward: a layer after {layer!r} returned no "
+                                   "input gradient (input_grad=False); only the first layer may "
+                                   "skip it")
             dy = layer.backward(dy)
         return dy
 

@@ -90,8 +90,10 @@ class GradcheckReport:
         return "\n".join(rows)
 
 
-def compare(name: str, analytic: np.ndarray, numeric: np.ndarray, checked: int | None = None) -> TensorCheck:
-    """Error of an analytic gradient against a numeric one, measured as the module docstring says."""
+def compare(name: str, analytic: np.ndarray, numeric: np.ndarray,
+            checked: int | None = None) -> TensorCheck:
+    """Error of an analytic gradient against a numeric one, measured as the module docstring
+    says."""
     a = np.asarray(analytic, dtype=np.float64).ravel()
     n = np.asarray(numeric, dtype=np.float64).ravel()
     diff = np.abs(a - n)

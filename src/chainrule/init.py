@@ -81,14 +81,16 @@ def fan_in_normal(shape: Shape, rng: Any = None, dtype: Any = None) -> np.ndarra
     return normal(shape, rng, dtype, std=1.0 / math.sqrt(fans(shape)[0]))
 
 
-def glorot_uniform(shape: Shape, rng: Any = None, dtype: Any = None, gain: float = 1.0) -> np.ndarray:
+def glorot_uniform(shape: Shape, rng: Any = None, dtype: Any = None,
+                   gain: float = 1.0) -> np.ndarray:
     """Glorot & Bengio (2010): U(−l, l), l = gain·√(6/(fan_in+fan_out))."""
     fi, fo = fans(shape)
     bound = gain * math.sqrt(6.0 / (fi + fo))
     return uniform(shape, rng, dtype, -bound, bound)
 
 
-def glorot_normal(shape: Shape, rng: Any = None, dtype: Any = None, gain: float = 1.0) -> np.ndarray:
+def glorot_normal(shape: Shape, rng: Any = None, dtype: Any = None,
+                  gain: float = 1.0) -> np.ndarray:
     """N(0, gain²·2/(fan_in+fan_out))."""
     fi, fo = fans(shape)
     return normal(shape, rng, dtype, std=gain * math.sqrt(2.0 / (fi + fo)))

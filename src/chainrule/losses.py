@@ -1,4 +1,5 @@
-"""Loss functions: ``loss = L.forward(prediction, target)`` (a Python float), ``L.backward()`` → ∂loss/∂prediction.
+"""Loss functions: ``loss = L.forward(prediction, target)`` (a Python float),
+``L.backward()`` → ∂loss/∂prediction.
 
 ``reduction="mean"`` (default) divides by the batch size N for the cross-entropies and
 by the number of elements for MSE and BCE, exactly as PyTorch's defaults do; the 1/N is
@@ -38,7 +39,8 @@ class Loss:
 
 
 def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
-    """log softmax via log-sum-exp: ``z − m − log Σ e^{z−m}``, m = max z (finite for any finite z)."""
+    """log softmax via log-sum-exp: ``z − m − log Σ e^{z−m}``, m = max z (finite for any
+    finite z)."""
     shifted = z - z.max(axis=axis, keepdims=True)
     with np.errstate(under="ignore"):  # e^(very negative) → 0 is exact enough and intended
         return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
@@ -56,7 +58,8 @@ def _check_labels(target: np.ndarray, n: int, classes: int) -> np.ndarray:
         raise ValueError(f"class labels must be integers, got dtype {target.dtype}")
     if target.size and (target.min() < 0 or target.max() >= classes):
         bad = target[(target < 0) | (target >= classes)]
-        raise ValueError(f"labels must lie in [0, {classes}); found {sorted(set(bad.tolist()))[:5]}")
+        raise ValueError(f"labels must lie in [0, {classes}); "
+                         f"found {sorted(set(bad.tolist()))[:5]}")
     return target
 
 
@@ -95,7 +98,8 @@ class SoftmaxCrossEntropy(Loss):
             grad[rows, y] -= 1.0
         else:
             if target.shape != logits.shape:
-                raise ValueError(f"one-hot targets must match logits {logits.shape}, got {target.shape}")
+                raise ValueError(f"one-hot targets must match logits {logits.shape}, "
+                                 f"got {target.shape}")
             t = target.astype(logits.dtype, copy=False)
             total = -float((t * logp).sum(dtype=np.float64))
             # ∂/∂z of −Σ_c t_c log p_c is (Σ_c t_c)·p − t; the row sum is 1 for one-hot or
@@ -119,7 +123,8 @@ class MSELoss(Loss):
         """Mean (or summed) squared error."""
         target = np.asarray(target)
         if target.shape != prediction.shape:
-            raise ValueError(f"MSELoss: prediction {prediction.shape} and target {target.shape} differ")
+            raise ValueError(f"MSELoss: prediction {prediction.shape} and target "
+                             f"{target.shape} differ")
         diff = prediction - target.astype(prediction.dtype, copy=False)
         scale = 1.0 / diff.size if self.reduction == "mean" and diff.size else 1.0
         self._grad = diff * (2.0 * scale)
@@ -143,7 +148,8 @@ class BCEWithLogits(Loss):
         """Mean (or summed) binary cross-entropy of σ(logits) against the target."""
         target = np.asarray(target)
         if target.shape != logits.shape:
-            raise ValueError(f"BCEWithLogits: logits {logits.shape} and target {target.shape} differ")
+            raise ValueError(f"BCEWithLogits: logits {logits.shape} and target "
+                             f"{target.shape} differ")
         t = target.astype(logits.dtype, copy=False)
         with np.errstate(under="ignore"):  # e^(−|z|) → 0 for large |z| is intended
             per = np.maximum(logits, 0) - logits * t + np.log1p(np.exp(-np.abs(logits)))

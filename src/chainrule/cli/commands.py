@@ -25,7 +25,8 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     g.add_argument("--tol", type=float, default=1e-6, help="relative-error tolerance")
     g.set_defaults(handler=run_gradcheck)
 
-    s = sub.add_parser("summary", parents=[common], help="print a model's layer table without training",
+    s = sub.add_parser("summary", parents=[common],
+                       help="print a model's layer table without training",
                        description="Builds the model from the same flags as `train`.")
     s.add_argument("--dataset", default="mnist-5k", help="dataset whose input shape is used")
     s.add_argument("--input-shape", default=None, metavar="C,H,W",
@@ -44,7 +45,8 @@ def run_data_list(args: argparse.Namespace) -> int:
     w = max(len(r["name"]) for r in rows) + 2
     print(f"{'dataset':<{w}}{'split':<8}{'status':<13}source / reason")
     for r in rows:
-        print(f"{r['name']:<{w}}{r['split']:<8}{r['status']:<13}{r.get('source') or r.get('reason', '')}")
+        print(f"{r['name']:<{w}}{r['split']:<8}{r['status']:<13}"
+              f"{r.get('source') or r.get('reason', '')}")
     return 0
 
 
@@ -84,6 +86,7 @@ def run_summary(args: argparse.Namespace) -> int:
         in_shape = _dataset_shape(args.dataset)
     config = model_config(args, in_shape=in_shape, num_classes=args.num_classes)
     model = build_model(config, rng=0)
-    shape = (int(in_shape[0] * in_shape[1] * in_shape[2]),) if config["model"] == "mlp" else in_shape
+    shape = ((int(in_shape[0] * in_shape[1] * in_shape[2]),) if config["model"] == "mlp"
+             else in_shape)
     print(model.summary(shape, batch_size=args.batch_size))
     return 0

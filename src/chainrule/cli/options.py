@@ -10,7 +10,8 @@ def _int_list(text: str) -> list[int]:
     try:
         values = [int(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+        raise argparse.ArgumentTypeError("expected comma-separated integers, "
+                                         f"got {text!r}") from None
     if not values or min(values) <= 0:
         raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
     return values
@@ -29,7 +30,8 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--activation", type=_name_list, default=["sigmoid", "relu"], metavar="A,A",
                    help="MLP hidden activations, one name or one per hidden layer "
                         "(sigmoid, tanh, relu, leaky_relu, improved_sigmoid)")
-    g.add_argument("--init", default="fan_in_uniform", help="MLP weight initialiser (cr.init names)")
+    g.add_argument("--init", default="fan_in_uniform",
+                   help="MLP weight initialiser (cr.init names)")
     g.add_argument("--conv-kernel-size", type=int, default=3)
     g.add_argument("--pooling-kernel-size", type=int, default=2)
     g.add_argument("--stride-size", type=int, default=1,

@@ -18,7 +18,8 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("train", parents=[common], help="train a model and write a run folder",
                        description="Train a model; writes config.json, history.csv, metrics.json, "
                                    "model.npz and loss.png into --out.")
-    p.add_argument("--dataset", default="mnist-5k", help="training dataset (see `chainrule data list`)")
+    p.add_argument("--dataset", default="mnist-5k",
+                   help="training dataset (see `chainrule data list`)")
     p.add_argument("--data-dir", default=None, help="folder holding the training dataset's files")
     p.add_argument("--test-dataset", default=None,
                    help="dataset whose test split is reported (default: the training dataset's own "
@@ -39,7 +40,8 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=run_train)
 
     e = sub.add_parser("evaluate", parents=[common], help="evaluate a saved model",
-                       description="Print accuracy, macro-F1 and the confusion matrix of a saved model.")
+                       description="Print accuracy, macro-F1 and the confusion matrix of a "
+                                   "saved model.")
     e.add_argument("checkpoint", help="model.npz written by `chainrule train`")
     e.add_argument("--dataset", default="mnist")
     e.add_argument("--split", default="test")
@@ -131,7 +133,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     meta = cr.load(args.checkpoint)
     config = meta.get("model_config")
     if not config:
-        raise ValueError(f"{args.checkpoint} holds no model_config; was it written by `chainrule train`?")
+        raise ValueError(f"{args.checkpoint} holds no model_config; "
+                         "was it written by `chainrule train`?")
     model = cr.models.build_model(config)
     cr.load(args.checkpoint, model=model)
     ds = data.load(args.dataset, args.split, data_dir=args.data_dir)
@@ -145,7 +148,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
                           "accuracy": acc, "macro_f1": f1, "confusion_matrix": cm.tolist()}))
         return 0
     print(f"{ds.name}/{ds.split} ({len(ds)} samples, from {ds.source})")
-    print(f"accuracy  {acc:.4f}\nmacro-F1  {f1:.4f}\nconfusion matrix (rows: true, columns: predicted)")
+    print(f"accuracy  {acc:.4f}\nmacro-F1  {f1:.4f}\n"
+          "confusion matrix (rows: true, columns: predicted)")
     width = max(5, len(str(cm.max())) + 1)
     print(" " * 6 + "".join(f"{j:>{width}}" for j in range(ds.num_classes)))
     for i, row in enumerate(cm):

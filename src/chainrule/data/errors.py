@@ -12,4 +12,5 @@ class DataError(ValueError):
 
 
 class DatasetNotFoundError(DataError):
-    """A dataset split is in none of the places looked at; the message lists the ways to provide it."""
+    """A dataset split is in none of the places looked at; the message lists the ways to
+    provide it."""

@@ -55,7 +55,8 @@ def read_bytes(path: str | os.PathLike) -> bytes:
 
 
 def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
-    """Decode an uncompressed IDX byte string into a native-endian array (``name`` labels errors)."""
+    """Decode an uncompressed IDX byte string into a native-endian array (``name`` labels
+    errors)."""
     if len(data) < 4:
         raise DataError(f"{name}: not an IDX file (only {len(data)} bytes, the header needs 4)")
     zero0, zero1, code, ndim = data[0], data[1], data[2], data[3]

@@ -70,7 +70,8 @@ class DataLoader:
             raise ValueError(f"DataLoader: x has {len(self.x)} samples but y has {len(self.y)}")
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
                 or batch_size < 1:
-            raise ValueError(f"DataLoader: batch_size must be a positive integer, got {batch_size!r}")
+            raise ValueError("DataLoader: batch_size must be a positive integer, "
+                             f"got {batch_size!r}")
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
@@ -86,7 +87,8 @@ class DataLoader:
         return self.batches(0)
 
     def batches(self, start: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
-        """Start an epoch and yield its batches ``start``, ``start + 1``, ... (skipping the rest)."""
+        """Start an epoch and yield its batches ``start``, ``start + 1``, ... (skipping the
+        rest)."""
         if not 0 <= start <= len(self):
             raise ValueError(f"DataLoader.batches: start must lie in 0..{len(self)}, got {start}")
         return self._epoch(int(start))
@@ -106,13 +108,15 @@ class DataLoader:
         self._epoch_state = None
 
     def state_dict(self) -> dict:
-        """JSON-able state: the rng state an epoch in progress started from (else the next one's)."""
+        """JSON-able state: the rng state an epoch in progress started from (else the next
+        one's)."""
         state = self._epoch_state if self._epoch_state is not None else self.rng.bit_generator.state
         return {"rng": copy.deepcopy(state), "num_samples": len(self.x),
                 "batch_size": self.batch_size}
 
     def load_state_dict(self, state: dict) -> None:
-        """Restore ``state_dict()``'s state; the next ``batches(b)`` repeats that epoch from ``b``."""
+        """Restore ``state_dict()``'s state; the next ``batches(b)`` repeats that epoch from
+        ``b``."""
         for key, mine in (("num_samples", len(self.x)), ("batch_size", self.batch_size)):
             if key in state and int(state[key]) != mine:
                 raise ValueError(f"DataLoader.load_state_dict: the state was saved with "

@@ -1,4 +1,5 @@
-"""Preprocessing: standardisation fitted on training data, one-hot labels, the bias trick, flatten."""
+"""Preprocessing: standardisation fitted on training data, one-hot labels, the bias trick,
+flatten."""
 
 from __future__ import annotations
 
@@ -107,7 +108,8 @@ def one_hot(y: np.ndarray, num_classes: int, dtype=np.float32) -> np.ndarray:
 
 
 def add_bias_column(x: np.ndarray) -> np.ndarray:
-    """The bias trick: append a constant-1 feature, (N, D) -> (N, D + 1), so ``x @ W`` has a bias."""
+    """The bias trick: append a constant-1 feature, (N, D) -> (N, D + 1), so ``x @ W`` has a
+    bias."""
     x = np.asarray(x)
     if x.ndim != 2:
         raise ValueError(f"add_bias_column: expected (N, D) input (flatten images first), "

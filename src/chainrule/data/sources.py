@@ -79,7 +79,8 @@ def input_shape(name: str) -> tuple[int, int, int]:
 
 
 def cache_root() -> Path:
-    """The user cache root: ``$CHAINRULE_CACHE``, else ``$XDG_CACHE_HOME/chainrule``, else ~/.cache."""
+    """The user cache root: ``$CHAINRULE_CACHE``, else ``$XDG_CACHE_HOME/chainrule``, else
+    ~/.cache."""
     if os.environ.get("CHAINRULE_CACHE"):
         return Path(os.environ["CHAINRULE_CACHE"]).expanduser()
     xdg = os.environ.get("XDG_CACHE_HOME")

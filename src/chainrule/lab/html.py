@@ -117,7 +117,8 @@ def render_html(runs: dict[str, Path], *, title: str = "chainrule lab report") -
             + "\n".join(sections) + "</body></html>\n")
 
 
-def write_html(runs_root: str | Path, out: str | Path, *, title: str = "chainrule lab report") -> Path:
+def write_html(runs_root: str | Path, out: str | Path, *,
+               title: str = "chainrule lab report") -> Path:
     """Gather the latest run of each experiment under ``runs_root`` into the HTML file ``out``."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

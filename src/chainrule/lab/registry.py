@@ -83,7 +83,8 @@ class Experiment:
         return (mod.__doc__ or "").strip() if mod else ""
 
     def make_config(self, quick: bool = False, overrides: dict[str, Any] | None = None) -> Any:
-        """Build the config: defaults, then the quick preset, then ``overrides`` (strings parsed)."""
+        """Build the config: defaults, then the quick preset, then ``overrides`` (strings
+        parsed)."""
         values = dict(self.quick) if quick else {}
         values.update({k: parse_value(self.config_cls, k, v) for k, v in (overrides or {}).items()})
         return self.config_cls(**values)

@@ -133,7 +133,8 @@ def check_rank4(layer: Any, x: np.ndarray, channels: int | None) -> None:
 
 
 def as_float(x: np.ndarray, dtype: np.dtype | None) -> np.ndarray:
-    """Cast to ``dtype`` (the weight dtype) or, for a layer without weights, to float32 if not float."""
+    """Cast to ``dtype`` (the weight dtype) or, for a layer without weights, to float32 if not
+    float."""
     x = np.asarray(x)
     if dtype is None:
         return x if x.dtype.kind == "f" else x.astype(np.float32)

@@ -160,7 +160,8 @@ class LeakyReLU(_Elementwise):
 
 
 class Softmax(_Elementwise):
-    """Softmax along ``axis`` (default the last): ``y_i = e^{x_i − m} / Σ_j e^{x_j − m}``, m = max_j x_j.
+    """Softmax along ``axis`` (default the last): ``y_i = e^{x_i − m} / Σ_j e^{x_j − m}``,
+    m = max_j x_j.
 
     Subtracting the maximum changes nothing mathematically and keeps every exponent ≤ 0.
 

@@ -41,8 +41,8 @@ class Conv2d(WeightedLayer):
     * ``∂L/∂W[o,c,i,j] = Σ_{n,h,w} dy[n,o,h,w] · xp[n,c,h·sh+i,w·sw+j]``, i.e. ``dW₂ = dy₂·colᵀ``;
     * ``∂L/∂b[o] = Σ_{n,h,w} dy[n,o,h,w]`` — the bias is broadcast over batch and space;
     * ``∂L/∂xp[n,c,h·sh+i,w·sw+j] += Σ_o W[o,c,i,j] · dy[n,o,h,w]``, i.e. ``dcol = W₂ᵀ·dy₂``
-      (computed one kernel row i at a time) scattered back by col2im (overlapping windows add up); ``dx`` is ``dxp`` with the
-      padding cropped off.
+      (computed one kernel row i at a time) scattered back by col2im (overlapping windows add
+      up); ``dx`` is ``dxp`` with the padding cropped off.
 
     Shapes
     ------
@@ -77,10 +77,12 @@ class Conv2d(WeightedLayer):
         self.kernel_size = pair(kernel_size, "kernel_size")
         self.stride = pair(stride, "stride")
         if min(self.kernel_size) < 1 or min(self.stride) < 1:
-            raise ValueError(f"Conv2d kernel_size and stride must be ≥ 1, got {kernel_size}, {stride}")
+            raise ValueError("Conv2d kernel_size and stride must be ≥ 1, "
+                             f"got {kernel_size}, {stride}")
         if isinstance(padding, str):
             if padding.lower() not in ("same", "valid"):
-                raise ValueError(f"padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
+                raise ValueError("padding must be an int, a pair, 'same' or 'valid', "
+                                 f"got {padding!r}")
             self.padding: tuple[int, int] | str = padding.lower()
         else:
             self.padding = pair(padding, "padding")

@@ -94,7 +94,8 @@ class ConvTranspose2d(WeightedLayer):
         """Multiply-accumulates per sample: C·O·kh·kw per *input* pixel (bias not counted)."""
         self._geometry(tuple(input_shape))
         kh, kw = self.kernel_size
-        return self.in_channels * self.out_channels * kh * kw * int(input_shape[1]) * int(input_shape[2])
+        return (self.in_channels * self.out_channels * kh * kw
+                * int(input_shape[1]) * int(input_shape[2]))
 
     def shape_arithmetic(self, input_shape: tuple[int, ...]) -> str:
         """How each spatial output size comes about: (H − 1)·s − 2·p + k + output_padding."""
@@ -103,13 +104,15 @@ class ConvTranspose2d(WeightedLayer):
         for a, name in enumerate("HW"):
             size = int(input_shape[1 + a])
             parts.append(f"{name}: ({size} − 1)·{self.stride[a]} − 2·{self.padding[a]} + "
-                         f"{self.kernel_size[a]} + {self.output_padding[a]} = {self._axis(size, a)}")
+                         f"{self.kernel_size[a]} + {self.output_padding[a]} = "
+                         f"{self._axis(size, a)}")
         return "; ".join(parts)
 
     def _frame(self, h: int, w: int) -> tuple[int, int]:
         """Size of the uncropped output frame: every stamp fits, plus output_padding rows."""
         (kh, kw), (sh, sw) = self.kernel_size, self.stride
-        return (h - 1) * sh + kh + self.output_padding[0], (w - 1) * sw + kw + self.output_padding[1]
+        return ((h - 1) * sh + kh + self.output_padding[0],
+                (w - 1) * sw + kw + self.output_padding[1])
 
     # ----------------------------------------------------------------- protocol
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:

@@ -55,8 +55,8 @@ class Linear(WeightedLayer):
         """y = x·W + b."""
         W = self.weight.data
         if x.ndim < 1 or x.shape[-1] != self.in_features:
-            raise ValueError(f"Linear({self.in_features}, {self.out_features}) expects input of shape "
-                             f"(N, {self.in_features}), got {tuple(x.shape)}")
+            raise ValueError(f"Linear({self.in_features}, {self.out_features}) expects input "
+                             f"of shape (N, {self.in_features}), got {tuple(x.shape)}")
         if x.dtype != W.dtype:
             x = x.astype(W.dtype)
         self._x = x

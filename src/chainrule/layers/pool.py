@@ -32,7 +32,8 @@ from ._im2col import (
 class _Pool2d(Module):
     """Shared window geometry, shape arithmetic and checks for MaxPool2d and AvgPool2d."""
 
-    def __init__(self, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None,
+    def __init__(self, kernel_size: int | tuple[int, int],
+                 stride: int | tuple[int, int] | None = None,
                  padding: int | tuple[int, int] = 0) -> None:
         super().__init__()
         self.kernel_size = pair(kernel_size, "kernel_size")
@@ -224,7 +225,8 @@ class GlobalAvgPool2d(Module):
         """dx = dy / (H·W) broadcast over space."""
         n, c, h, w = self._cached(self._shape)
         if tuple(dy.shape) != (n, c):
-            raise ValueError(f"{self!r}.backward expects dy of shape {(n, c)}, got {tuple(dy.shape)}")
+            raise ValueError(f"{self!r}.backward expects dy of shape {(n, c)}, "
+                             f"got {tuple(dy.shape)}")
         dx = np.empty((c, h, w, n), dtype=dy.dtype)
         dx[...] = (dy.T * (1.0 / (h * w)))[:, None, None, :]
         return to_nchw(dx)

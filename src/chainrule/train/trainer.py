@@ -12,10 +12,10 @@ then, when due, a validation check (every epoch, or every ``val_every`` steps), 
 callbacks' ``on_batch_end``. The loop never uses ∂L/∂x of the data, so while ``fit`` runs,
 the first layer of a ``Sequential`` model (when it has an ``input_grad`` switch, as
 Linear and Conv2d do) skips computing it — PyTorch skips it too for inputs that do not
-require grad; the switch is restored afterwards. Checkpoints requested by callbacks are written only once the
-step (or epoch) is completely processed, so every checkpoint resumes exactly
-(see ``chainrule.train.checkpoint``). A loader with ``y=None`` trains against the input
-itself (autoencoders).
+require grad; the switch is restored afterwards. Checkpoints requested by callbacks are
+written only once the step (or epoch) is completely processed, so every checkpoint resumes
+exactly (see ``chainrule.train.checkpoint``). A loader with ``y=None`` trains against the
+input itself (autoencoders).
 """
 
 from __future__ import annotations

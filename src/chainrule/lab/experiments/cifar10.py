@@ -48,7 +48,8 @@ from ._common import pct
 
 @dataclass
 class Config:
-    data: str = "auto"              # "auto": real CIFAR-10 if it resolves, else stand-in; "stand-in"
+    data: str = "auto"              # "auto": real CIFAR-10 if it resolves, else stand-in;
+                                    # "stand-in"
     data_dir: str = ""              # a folder holding CIFAR-10 ("" = the registry's resolution)
     attempts: tuple[str, ...] = ("baseline", "wider", "deeper", "batchnorm", "dropout",
                                  "augment", "schedule", "high-lr")

@@ -57,7 +57,8 @@ def linear_chain(cfg: Config, ctx: RunContext) -> list[dict]:
 
     n, rows = cfg.width_linear, []
     for c in cfg.c_values:
-        u, v = init.orthogonal((n, n), ctx.rng, np.float64), init.orthogonal((n, n), ctx.rng, np.float64)
+        u, v = (init.orthogonal((n, n), ctx.rng, np.float64),
+                init.orthogonal((n, n), ctx.rng, np.float64))
         w = u @ (c * np.eye(n)) @ v.T
         layers = [cr.Linear(n, n, bias=False, dtype=np.float64) for _ in range(50)]
         for lin in layers:
@@ -136,7 +137,8 @@ def run(cfg: Config, ctx: RunContext) -> None:
         for init_name in cfg.inits:
             key = f"{act}/{init_name}"
             for depth in cfg.depths:
-                m = build_deep(act, init_name, depth, cfg.width, xtr.shape[1], s.num_classes, ctx.rng)
+                m = build_deep(act, init_name, depth, cfg.width, xtr.shape[1], s.num_classes,
+                               ctx.rng)
                 nr, _ = probe_norms(m, loss, xpr, ypr)
                 depth_rows.append({"activation": act, "init": init_name, "depth": depth,
                                    "ratio": float(nr[0].mean() / nr[-1].mean())})

@@ -1,4 +1,5 @@
-"""mlp-vs-reference — does chainrule's hand-written backprop train exactly like a library's autograd?
+"""mlp-vs-reference — does chainrule's hand-written backprop train exactly like a library's
+autograd?
 
 The 784-100(sigmoid)-50(ReLU)-10(softmax) network on flattened images in [0, 1], trained
 with chainrule's own pieces (fused softmax cross-entropy, hand-written backward passes,

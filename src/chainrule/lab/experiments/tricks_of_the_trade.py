@@ -1,4 +1,5 @@
-"""tricks-of-the-trade — how much faster and better does the 64-unit network train with LeCun's tricks?
+"""tricks-of-the-trade — how much faster and better does the 64-unit network train with
+LeCun's tricks?
 
 Starts from softmax-regression's hidden network (flattened images standardised with the
 training mean and std plus a constant-1 input, ``(D+1) → 64`` sigmoid ``→ C``, weights
