@@ -52,7 +52,8 @@ def test_relu_he_adam_schedule_conv_shift(run):
     assert c["relu_he"]["relu_layers"] == 2 and c["relu_he"]["sigmoid_layers"] == 0
     assert c["adam"]["optimizer"] == "Adam" and c["adam"]["moment_buffers_nonzero"]
     s = c["schedule"]
-    assert s["final_lr"] == pytest.approx(s["expected_final_lr"]) and s["final_lr"] < s["initial_lr"]
+    assert s["final_lr"] == pytest.approx(s["expected_final_lr"])
+    assert s["final_lr"] < s["initial_lr"]
     assert c["conv"]["conv_layers"] == 2
     a = c["augment"]
     assert a["all_are_shifts"] and a["shifted_images"] >= a["checked"] // 2

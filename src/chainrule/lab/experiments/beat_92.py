@@ -74,7 +74,10 @@ def flags(stage: int) -> dict[str, bool]:
 
 def build(f: dict[str, bool], cfg: Config, in_shape: tuple[int, ...], num_classes: int,
           rng: np.random.Generator):
-    """The stage's model: [conv blocks →] flatten → 2 × (linear [→ BN] → act [→ dropout]) → linear."""
+    """The stage's model.
+
+    [conv blocks →] flatten → 2 × (linear [→ BN] → act [→ dropout]) → linear.
+    """
     import chainrule as cr
 
     init = "he_normal" if f["relu"] else "fan_in_uniform"

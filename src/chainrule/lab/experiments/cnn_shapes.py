@@ -114,7 +114,8 @@ def _write_report(cfg: Config, ctx: RunContext, models: dict, timing: dict, curv
     ctx.figure("shapes", plots.grouped_lines, layers_csv, x="index", y="side", group="padding",
                xlabel="layer index (conv, activation, pool, …)",
                ylabel="feature-map side (pixels)",
-               title=f"Side after each layer\n(conv {k}×{k}, pool {p}×{p}, stride {cfg.stride_size})",
+               title=(f"Side after each layer\n(conv {k}×{k}, pool {p}×{p}, "
+                      f"stride {cfg.stride_size})"),
                caption="Height (= width) of the feature map after each layer, for both paddings.")
     rows = []
     for name, m in models.items():
