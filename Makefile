@@ -31,6 +31,7 @@ run: $(VENV)/.run-deps
 	$(VENV)/bin/chainrule lab report --runs runs/lab --out runs/lab/report.html && exit $$status
 
 test: $(VENV)/.test-deps
+	$(VENV)/bin/ruff check src tests benchmarks
 	CHAINRULE_DATA=$${CHAINRULE_DATA:-$(SHARED_DATA)} $(PY) -m pytest -q
 
 lint: $(VENV)/.test-deps
