@@ -19,7 +19,7 @@ $(VENV)/.run-deps: pyproject.toml | $(PY)
 	touch $@
 
 $(VENV)/.test-deps: pyproject.toml $(VENV)/.run-deps
-	$(PIP) -e '.[test]' ruff
+	$(PIP) -e '.[test]' ruff==0.17.6
 	touch $@
 
 # The main job: train the 784-100(sigmoid)-50(ReLU)-10 network on the best MNIST source
