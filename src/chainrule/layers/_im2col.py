@@ -76,15 +76,17 @@ def workspace(owner: Any, name: str, shape: tuple[int, ...], dtype: np.dtype,
     return buf
 
 
-def to_internal(x: np.ndarray, pads: Pads, owner: Any, name: str, fill: float = 0.0) -> np.ndarray:
+def to_internal(x: np.ndarray, pads: Pads, owner: Any, name: str, fill: float = 0.0,
+                copy: bool = False) -> np.ndarray:
     """NCHW ``x`` → padded internal ``(C, H+pt+pb, W+pl+pr, N)``, C-contiguous.
 
-    Without padding this is free when ``x`` already is an NCHW view of internal memory.
-    With padding the interior of a reused buffer (border = ``fill``) is overwritten.
+    Without padding (and ``copy=False``) this is free when ``x`` already is an NCHW view of
+    internal memory. Otherwise the interior of a reused buffer (border = ``fill``) is
+    overwritten, so the result is private to ``owner`` until its next call.
     """
     xt = x.transpose(1, 2, 3, 0)
     pt, pb, pl, pr = pads
-    if not any(pads):
+    if not any(pads) and not copy:
         return np.ascontiguousarray(xt)
     c, h, w, n = xt.shape
     buf = workspace(owner, name, (c, h + pt + pb, w + pl + pr, n), x.dtype, fill)
