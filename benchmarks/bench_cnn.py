@@ -15,8 +15,11 @@ Method
   ``torch.set_num_threads`` for PyTorch; OMP/OPENBLAS/MKL env variables too.
 * A training step is zero_grad, forward, loss, backward, SGD update. chainrule runs it
   through ``chainrule.train.fit`` with ``chainrule.optim.SGD``; PyTorch with its usual loop.
-  The first conv layer of chainrule is built with ``input_grad=False``: PyTorch does not
-  compute the gradient of the input images either (``--first-layer-dx`` turns it back on).
+  Neither side computes the gradient of the input images: ``fit`` switches the first layer's
+  ``input_grad`` off by itself while it trains (PyTorch skips it for inputs that do not require
+  grad), so the benchmark builds the model plainly; the per-layer breakdown does the same.
+  (The former ``--first-layer-dx`` option is gone: since ``fit`` turns dx off anyway, it no
+  longer had any effect.)
 * One warm-up pass over 10 batches precedes the timed epoch (caches, buffers, allocator).
 * ``--samples N`` times only the first N images and extrapolates to 60,000 (printed as such).
 * Peak memory: ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` of each worker process (the
@@ -62,11 +65,11 @@ def load_data(samples: int) -> tuple[np.ndarray, np.ndarray, str]:
     return x[:samples], y[:samples], source
 
 
-def build_chainrule(first_dx: bool):
+def build_chainrule():
     from chainrule.core import Sequential
     from chainrule.layers import Conv2d, Flatten, Linear, MaxPool2d, ReLU
 
-    return Sequential(Conv2d(1, 16, 5, padding="same", rng=1, input_grad=first_dx), ReLU(),
+    return Sequential(Conv2d(1, 16, 5, padding="same", rng=1), ReLU(),
                       MaxPool2d(2), Conv2d(16, 32, 5, padding="same", rng=2), ReLU(),
                       MaxPool2d(2), Flatten(), Linear(1568, 10, rng=3))
 
@@ -89,7 +92,7 @@ def worker_chainrule(args) -> dict:
     from chainrule.train import fit
 
     x, y, source = load_data(args.samples)
-    model = build_chainrule(args.first_layer_dx)
+    model = build_chainrule()
     model.load_state_dict(dict(np.load(args.weights)))
     loss = SoftmaxCrossEntropy()
     with threadpool_limits(args.threads):
@@ -113,6 +116,7 @@ def per_layer(model, loss, x, y, batches: int = 60) -> dict:
     fw = {i: [] for i in range(len(model))}
     bw = {i: [] for i in range(len(model))}
     layers = list(model)
+    layers[0].input_grad = False  # as in fit, which restored it when it returned
     for b in range(min(batches, len(x) // BATCH)):
         h = x[b * BATCH:(b + 1) * BATCH]
         model.zero_grad()
@@ -176,7 +180,6 @@ def run_worker(kind: str, args, weights: str, layers: bool) -> dict:
                OPENBLAS_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
     cmd = [sys.executable, __file__, "--worker", kind, "--weights", weights, "--threads",
            str(args.threads), "--samples", str(args.samples)]
-    cmd += ["--first-layer-dx"] if args.first_layer_dx else []
     cmd += ["--layers"] if layers else []
     out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
@@ -187,8 +190,6 @@ def main() -> None:
     p.add_argument("--reps", type=int, default=3, help="timed epochs per framework (interleaved)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--samples", type=int, default=N_TRAIN, help="images per timed epoch")
-    p.add_argument("--first-layer-dx", action="store_true",
-                   help="let chainrule's first conv compute dx anyway (PyTorch does not)")
     p.add_argument("--worker", choices=["chainrule", "torch"], help=argparse.SUPPRESS)
     p.add_argument("--weights", help=argparse.SUPPRESS)
     p.add_argument("--layers", action="store_true", help=argparse.SUPPRESS)
@@ -201,7 +202,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         weights = os.path.join(tmp, "init.npz")
-        np.savez(weights, **build_chainrule(True).state_dict())
+        np.savez(weights, **build_chainrule().state_dict())
         runs: dict[str, list[dict]] = {"chainrule": [], "torch": []}
         for r in range(args.reps):
             for kind in ("chainrule", "torch") if r % 2 == 0 else ("torch", "chainrule"):
@@ -218,7 +219,7 @@ def report(args, runs: dict[str, list[dict]]) -> None:
     if args.samples < N_TRAIN:
         print(f"timed {args.samples} images per epoch; seconds/epoch EXTRAPOLATED ×{scale:.2f} "
               f"to {N_TRAIN}")
-    print(f"first conv computes dx: {'yes' if args.first_layer_dx else 'no (as PyTorch)'}\n")
+    print("first conv computes dx: no (fit switches it off; PyTorch skips it too)\n")
     med = {}
     print(f"{'framework':<10} {'s/epoch (median)':>17} {'all reps':>24} {'peak RSS MB':>12} "
           f"{'training overhead MB':>21} {'mean loss':>10}")
