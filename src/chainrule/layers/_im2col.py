@@ -15,7 +15,8 @@ no Python loop over the batch and no gather. The column matrix
     col[c, i, j, ho, wo, n] = xpad[c, ho·sh + i, wo·sw + j, n]      shape (C·kh·kw, Ho·Wo·N)
 
 makes a convolution one BLAS call, ``y = W.reshape(O, C·kh·kw) @ col``, whose result
-``(O, Ho·Wo·N)`` is already the next layer's internal layout.
+``(O, Ho·Wo·N)`` is already the next layer's internal layout. (Conv2d issues it as a few
+calls on column blocks of col — bands of output rows — so each block is read from cache.)
 """
 
 from __future__ import annotations
