@@ -13,13 +13,14 @@ It owns the run directory and everything written into it by the experiment:
 
 from __future__ import annotations
 
-import csv
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ..train.history import write_csv
 
 
 class RunContext:
@@ -61,16 +62,7 @@ class RunContext:
 
     def save_rows(self, rows: Sequence[dict[str, Any]], name: str) -> Path:
         """Write ``rows`` (dicts, the union of their keys as columns) to ``<name>.csv``."""
-        path = self.path(f"{name}.csv")
-        cols: list[str] = []
-        for r in rows:
-            cols.extend(k for k in r if k not in cols)
-        with open(path, "w", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=cols)
-            w.writeheader()
-            for r in rows:
-                w.writerow({k: _csv_value(r.get(k)) for k in cols})
-        return path
+        return write_csv(self.path(f"{name}.csv"), list(rows))
 
     def save_history(self, history: Any, name: str = "history") -> Path:
         """Save a ``History``: epochs to ``<name>.csv``, validation checks to ``<name>_steps.csv``.
@@ -119,16 +111,6 @@ class RunContext:
         self.files.append(rel)
         self.blocks.append({"type": "figure", "path": rel, "caption": caption or name})
         return path
-
-
-def _csv_value(v: Any) -> Any:
-    if v is None:
-        return ""
-    if isinstance(v, (np.floating, float)):
-        return repr(float(v))
-    if isinstance(v, np.integer):
-        return int(v)
-    return v
 
 
 def _cell(v: Any) -> str:

@@ -8,6 +8,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 EPOCH_COLUMNS = ("epoch", "step", "loss", "accuracy", "val_loss", "val_accuracy", "seconds", "lr")
 STEP_COLUMNS = ("step", "epoch", "loss", "accuracy", "val_loss", "val_accuracy")
 
@@ -106,5 +108,16 @@ def write_csv(path: str | os.PathLike, rows: list[dict[str, Any]],
         writer = csv.DictWriter(fh, fieldnames=cols)
         writer.writeheader()
         for r in rows:
-            writer.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in cols})
+            writer.writerow({k: csv_cell(r.get(k)) for k in cols})
     return path
+
+
+def csv_cell(v: Any) -> Any:
+    """A CSV cell: ``None`` empty, floats as their exact ``repr`` (they read back bit-identical)."""
+    if v is None:
+        return ""
+    if isinstance(v, (np.floating, float)):
+        return repr(float(v))
+    if isinstance(v, np.integer):
+        return int(v)
+    return v
