@@ -13,7 +13,6 @@ from ._im2col import (
     as_float,
     axis_arithmetic,
     check_rank4,
-    col2im,
     im2col,
     out_size,
     pair,
@@ -179,7 +178,7 @@ class Conv2d(WeightedLayer):
     def backward(self, dy: np.ndarray) -> np.ndarray | None:
         """Add dy₂·colᵀ to W.grad and Σ dy to b.grad; return col2im(W₂ᵀ·dy₂), cropped."""
         xp = self._cached(self._xp)
-        (n, c, h, w), (pt, pb, pl, pr), ho, wo = self._geom
+        (n, c, h, w), (pt, _, pl, _), ho, wo = self._geom
         W = self.weight.data
         o = self.out_channels
         if tuple(dy.shape) != (n, o, ho, wo):
@@ -196,23 +195,53 @@ class Conv2d(WeightedLayer):
             self.bias.grad += dy2.sum(axis=1)
         if not self.input_grad:
             return None
-        (kh, kw), (sh, sw) = self.kernel_size, self.stride
-        W2t = W.reshape(o, -1).T
-        dxp = np.zeros((c, h + pt + pb, w + pl + pr, n), dtype=W.dtype)
-        if kh == kw == sh == sw == 1:
-            dxp[:, :ho, :wo, :] = (W2t @ dy2).reshape(c, ho, wo, n)
-        else:
-            # One kernel row at a time: dcol_i = W_iᵀ·dy₂ is kh× smaller than the whole dcol,
-            # so col2im reads it from cache instead of memory (~10% faster, 5× less scratch).
-            Wr = W.transpose(2, 1, 3, 0).reshape(kh, c * kw, o)  # rows (c, j) per kernel row i
-            dcol = workspace(self, "_dcol_buf", (c * kw, ho * wo * n), W.dtype)
-            for i in range(kh):
-                np.matmul(Wr[i], dy2, out=dcol)
-                col2im(dcol.reshape(c, 1, kw, ho, wo, n), dxp[:, i:], sh, sw)
-        return to_nchw(dxp[:, pt:pt + h, pl:pl + w, :])
+        return to_nchw(self._input_gradient(dy2, (n, c, h, w), (pt, pl), ho, wo))
+
+    def _input_gradient(self, dy2: np.ndarray, shape: tuple[int, ...], pads: tuple[int, int],
+                        ho: int, wo: int) -> np.ndarray:
+        """Internal dx (C, H, W, N): col2im of ``dcol = W₂ᵀ·dy₂``, split by axis.
+
+        Per kernel row i, ``dcol_i = W_iᵀ·dy₂`` (rows (c, j)) lands on the input rows
+        ``r = h·sh + i − pt``: one slab add into ``dxw[(c, j), r, w, n]``. Then each kernel
+        column j of dxw lands on the input columns ``w·sw + j − pl``. Only positions inside
+        the unpadded input are touched (those in the padding would be cropped anyway), and
+        overlapping windows add up. Measured against col2im of whole kernel rows: ~1% less
+        time per training step of the benchmark CNN.
+        """
+        n, c, h, w = shape
+        (kh, kw), (sh, sw), (pt, pl) = self.kernel_size, self.stride, pads
+        W = self.weight.data
+        wr = W.transpose(2, 1, 3, 0).reshape(kh, c * kw, self.out_channels)  # W_iᵀ, rows (c, j)
+        dcol = workspace(self, "_dcol_buf", (c * kw, ho, wo * n), W.dtype)
+        dxw = workspace(self, "_dxw_buf", (c * kw, h, wo * n), W.dtype)
+        dxw.fill(0)
+        for i in range(kh):
+            land = _landing(h, pt, i, sh, ho)
+            if land is not None:
+                np.matmul(wr[i], dy2, out=dcol.reshape(c * kw, -1))
+                dxw[:, land[1]] += dcol[:, land[0]]
+        dx = np.zeros((c, h, w, n), dtype=W.dtype)
+        dxw5 = dxw.reshape(c, kw, h, wo, n)
+        for j in range(kw):
+            land = _landing(w, pl, j, sw, wo)
+            if land is not None:
+                dx[:, :, land[1]] += dxw5[:, j, :, land[0]]
+        return dx
 
     def extra_repr(self) -> str:
         pad = repr(self.padding) if isinstance(self.padding, str) else self.padding
         extra = "" if self.input_grad else ", input_grad=False"
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}, padding={pad}, bias={self.bias is not None}{extra}")
+
+
+def _landing(size: int, pad: int, offset: int, stride: int,
+             n_out: int) -> tuple[slice, slice] | None:
+    """Output positions o (of n_out) whose input position ``o·stride + offset − pad`` lies in
+    ``[0, size)``: (slice of o, slice of input positions), or None if there are none."""
+    lo = max(0, -(-(pad - offset) // stride))
+    hi = min(n_out, (size - 1 + pad - offset) // stride + 1)
+    if hi <= lo:
+        return None
+    first = lo * stride + offset - pad
+    return slice(lo, hi), slice(first, first + stride * (hi - lo - 1) + 1, stride)
