@@ -205,8 +205,10 @@ class Conv2d(WeightedLayer):
         ``r = h·sh + i − pt``: one slab add into ``dxw[(c, j), r, w, n]``. Then each kernel
         column j of dxw lands on the input columns ``w·sw + j − pl``. Only positions inside
         the unpadded input are touched (those in the padding would be cropped anyway), and
-        overlapping windows add up. Measured against col2im of whole kernel rows: ~1% less
-        time per training step of the benchmark CNN.
+        overlapping windows add up. A kernel row (column) that lands one-to-one on every
+        input row (column) — e.g. the centre one of a stride-1 "same" convolution — is
+        written instead of added, which saves zeroing the buffer. Measured against col2im of
+        whole kernel rows: ~4% less time per training step of the benchmark CNN.
         """
         n, c, h, w = shape
         (kh, kw), (sh, sw), (pt, pl) = self.kernel_size, self.stride, pads
@@ -214,18 +216,26 @@ class Conv2d(WeightedLayer):
         wr = W.transpose(2, 1, 3, 0).reshape(kh, c * kw, self.out_channels)  # W_iᵀ, rows (c, j)
         dcol = workspace(self, "_dcol_buf", (c * kw, ho, wo * n), W.dtype)
         dxw = workspace(self, "_dxw_buf", (c * kw, h, wo * n), W.dtype)
-        dxw.fill(0)
-        for i in range(kh):
-            land = _landing(h, pt, i, sh, ho)
-            if land is not None:
-                np.matmul(wr[i], dy2, out=dcol.reshape(c * kw, -1))
-                dxw[:, land[1]] += dcol[:, land[0]]
-        dx = np.zeros((c, h, w, n), dtype=W.dtype)
+        rows = _landings(h, pt, kh, sh, ho)
+        first = _full(rows, ho, h)
+        if first is None:
+            dxw.fill(0)
+        else:  # a kernel row that covers every input row: its product *is* the start of dxw
+            np.matmul(wr[first], dy2, out=dxw.reshape(c * kw, -1))
+            del rows[first]
+        for i, (src, dst) in rows.items():
+            np.matmul(wr[i], dy2, out=dcol.reshape(c * kw, -1))
+            dxw[:, dst] += dcol[:, src]
         dxw5 = dxw.reshape(c, kw, h, wo, n)
-        for j in range(kw):
-            land = _landing(w, pl, j, sw, wo)
-            if land is not None:
-                dx[:, :, land[1]] += dxw5[:, j, :, land[0]]
+        cols = _landings(w, pl, kw, sw, wo)
+        first = _full(cols, wo, w)
+        if first is None:
+            dx = np.zeros((c, h, w, n), dtype=W.dtype)
+        else:
+            dx = dxw5[:, first].copy()
+            del cols[first]
+        for j, (src, dst) in cols.items():
+            dx[:, :, dst] += dxw5[:, j, :, src]
         return dx
 
     def extra_repr(self) -> str:
@@ -235,13 +245,22 @@ class Conv2d(WeightedLayer):
                 f"stride={self.stride}, padding={pad}, bias={self.bias is not None}{extra}")
 
 
-def _landing(size: int, pad: int, offset: int, stride: int,
-             n_out: int) -> tuple[slice, slice] | None:
-    """Output positions o (of n_out) whose input position ``o·stride + offset − pad`` lies in
-    ``[0, size)``: (slice of o, slice of input positions), or None if there are none."""
-    lo = max(0, -(-(pad - offset) // stride))
-    hi = min(n_out, (size - 1 + pad - offset) // stride + 1)
-    if hi <= lo:
-        return None
-    first = lo * stride + offset - pad
-    return slice(lo, hi), slice(first, first + stride * (hi - lo - 1) + 1, stride)
+def _landings(size: int, pad: int, k: int, stride: int,
+              n_out: int) -> dict[int, tuple[slice, slice]]:
+    """For each kernel offset i < k: the output positions o (of n_out) whose input position
+    ``o·stride + i − pad`` lies in ``[0, size)``, as (slice of o, slice of input positions).
+    Offsets that reach no input position (all padding) are left out."""
+    out = {}
+    for i in range(k):
+        lo = max(0, -(-(pad - i) // stride))
+        hi = min(n_out, (size - 1 + pad - i) // stride + 1)
+        if hi > lo:
+            first = lo * stride + i - pad
+            out[i] = slice(lo, hi), slice(first, first + stride * (hi - lo - 1) + 1, stride)
+    return out
+
+
+def _full(landings: dict[int, tuple[slice, slice]], n_out: int, size: int) -> int | None:
+    """An offset whose landing is all n_out outputs onto all ``size`` inputs, one to one."""
+    whole = (slice(0, n_out), slice(0, size, 1))
+    return next((i for i, land in landings.items() if land == whole), None)
