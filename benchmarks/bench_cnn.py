@@ -28,8 +28,14 @@ Method
   just before training started.
 * Data: Fashion-MNIST train (``chainrule.data.load``) when it resolves, otherwise seeded
   random data of the same shape; the output says which.
+* The report names NumPy's BLAS and the kernel it chose (threadpoolctl). ``--openblas-coretype
+  NAME`` sets ``OPENBLAS_CORETYPE`` (OpenBLAS's documented override of its CPU detection) in
+  both workers' environments; it changes only NumPy's OpenBLAS (PyTorch runs oneDNN/MKL). On
+  this project's AMD EPYC (Zen 4, AVX-512), OpenBLAS 0.3.31 picks its Intel SkylakeX kernel,
+  which runs the small-M products of this network markedly slower than its ``Zen`` kernel.
 
-Run: ``.venv/bin/python benchmarks/bench_cnn.py [--reps 3] [--threads 1] [--samples N]``
+Run: ``.venv/bin/python benchmarks/bench_cnn.py [--reps 3] [--threads 1] [--samples N]
+[--openblas-coretype Zen]``
 """
 
 from __future__ import annotations
@@ -107,8 +113,19 @@ def worker_chainrule(args) -> dict:
         seconds = time.perf_counter() - t
         layers = per_layer(model, loss, x, y) if args.layers else {}
     return {"seconds": seconds, "peak_mb": peak_mb(), "base_mb": base, "source": source,
-            "loss": float(hist["loss"][-1]),
+            "loss": float(hist["loss"][-1]), "blas": blas_name(),
             "layers": layers}
+
+
+def blas_name() -> str:
+    """NumPy's BLAS library, version and the CPU kernel it uses, e.g. 'openblas 0.3.31 SkylakeX'."""
+    from threadpoolctl import threadpool_info
+
+    for lib in threadpool_info():
+        if lib.get("user_api") == "blas":
+            return " ".join(str(lib.get(k)) for k in ("internal_api", "version", "architecture")
+                            if lib.get(k))
+    return "unknown"
 
 
 def per_layer(model, loss, x, y, batches: int = 60) -> dict:
@@ -178,6 +195,8 @@ def worker_torch(args) -> dict:
 def run_worker(kind: str, args, weights: str, layers: bool) -> dict:
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads),
                OPENBLAS_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
+    if args.openblas_coretype:
+        env["OPENBLAS_CORETYPE"] = args.openblas_coretype
     cmd = [sys.executable, __file__, "--worker", kind, "--weights", weights, "--threads",
            str(args.threads), "--samples", str(args.samples)]
     cmd += ["--layers"] if layers else []
@@ -190,6 +209,9 @@ def main() -> None:
     p.add_argument("--reps", type=int, default=3, help="timed epochs per framework (interleaved)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--samples", type=int, default=N_TRAIN, help="images per timed epoch")
+    p.add_argument("--openblas-coretype", metavar="NAME",
+                   help="set OPENBLAS_CORETYPE for both workers (e.g. Zen, Haswell); default: "
+                        "leave the environment as it is")
     p.add_argument("--worker", choices=["chainrule", "torch"], help=argparse.SUPPRESS)
     p.add_argument("--weights", help=argparse.SUPPRESS)
     p.add_argument("--layers", action="store_true", help=argparse.SUPPRESS)
@@ -216,6 +238,10 @@ def report(args, runs: dict[str, list[dict]]) -> None:
     print(f"data: {runs['chainrule'][0]['source']}")
     print(f"threads: {args.threads}   batch {BATCH}   float32   SGD lr {LR}   reps {args.reps} "
           f"(interleaved, fresh process each)")
+    coretype = os.environ.get("OPENBLAS_CORETYPE") if args.openblas_coretype is None \
+        else args.openblas_coretype
+    print(f"NumPy BLAS: {runs['chainrule'][0]['blas']}   (OPENBLAS_CORETYPE: "
+          f"{coretype or 'not set, autodetected'})")
     if args.samples < N_TRAIN:
         print(f"timed {args.samples} images per epoch; seconds/epoch EXTRAPOLATED ×{scale:.2f} "
               f"to {N_TRAIN}")

@@ -48,8 +48,9 @@ class Conv2d(WeightedLayer):
       (summed over the bands);
     * ``∂L/∂b[o] = Σ_{n,h,w} dy[n,o,h,w]`` — the bias is broadcast over batch and space;
     * ``∂L/∂xp[n,c,h·sh+i,w·sw+j] += Σ_o W[o,c,i,j] · dy[n,o,h,w]``, i.e. ``dcol = W₂ᵀ·dy₂``
-      (computed one kernel row i at a time) scattered back by col2im (overlapping windows add
-      up); ``dx`` is ``dxp`` with the padding cropped off.
+      scattered back by col2im (overlapping windows add up), and ``dx`` is ``dxp`` without
+      the padding. Computed one kernel row i at a time and split by axis: rows first, then
+      columns, touching only positions inside x (see ``_input_gradient``).
 
     Shapes
     ------
