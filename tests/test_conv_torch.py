@@ -75,7 +75,8 @@ def test_conv_transpose2d_matches_torch(rng, dtype, cin, cout, k, s, p, op, nhw)
 
 
 POOL = [(2, None, 0, (2, 3, 8, 8)), (3, 1, 1, (2, 2, 7, 9)), (3, 2, 1, (1, 4, 9, 8)),
-        (2, 1, 0, (2, 2, 5, 6)), ((2, 3), (1, 2), (1, 1), (2, 3, 7, 7)), (5, 3, 2, (1, 2, 11, 10))]
+        (2, 1, 0, (2, 2, 5, 6)), ((2, 3), (1, 2), (1, 1), (2, 3, 7, 7)), (5, 3, 2, (1, 2, 11, 10)),
+        (17, 2, 0, (1, 2, 20, 19))]  # 289 offsets: the int32 argmax path
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
