@@ -177,7 +177,7 @@ class Conv2d(WeightedLayer):
             yield slice(a * row, b * row), col.reshape(k, -1)
 
     def backward(self, dy: np.ndarray) -> np.ndarray | None:
-        """Add dy₂·colᵀ to W.grad and Σ dy to b.grad; return col2im(W₂ᵀ·dy₂), cropped."""
+        """Add dy₂·colᵀ to W.grad and Σ dy to b.grad; return col2im(W₂ᵀ·dy₂) inside x."""
         xp = self._cached(self._xp)
         (n, c, h, w), (pt, _, pl, _), ho, wo = self._geom
         W = self.weight.data
