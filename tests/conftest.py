@@ -11,3 +11,17 @@ import pytest
 def rng() -> np.random.Generator:
     """A fresh Generator with a fixed seed: every test sees the same numbers on every run."""
     return np.random.default_rng(12345)
+
+
+@pytest.fixture(params=["one band", "1-byte bands", "2000-byte bands"])
+def conv_bands(request, monkeypatch) -> str:
+    """Run a Conv2d test with its default band sizes, with one output (input) row per band,
+    and with bands of a few rows: the banded im2col/GEMM loops and the banded input gradient
+    must give the same result however the rows are split."""
+    from chainrule.layers import conv
+
+    budget = {"1-byte bands": 1, "2000-byte bands": 2000}.get(request.param)
+    if budget is not None:
+        monkeypatch.setattr(conv, "_BAND_BYTES", budget)
+        monkeypatch.setattr(conv, "_DX_BAND_BYTES", budget)
+    return request.param

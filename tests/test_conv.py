@@ -49,7 +49,7 @@ GRID = [
 
 
 @pytest.mark.parametrize("cin,cout,k,s,p,nhw", GRID)
-def test_conv2d_protocol_and_gradcheck(rng, cin, cout, k, s, p, nhw):
+def test_conv2d_protocol_and_gradcheck(rng, conv_bands, cin, cout, k, s, p, nhw):
     n, h, w = nhw
     x = rng.standard_normal((n, cin, h, w))
     layer = Conv2d(cin, cout, k, s, p, rng=1, bias_init="normal")

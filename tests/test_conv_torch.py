@@ -51,7 +51,7 @@ CONV = [
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("cin,cout,k,s,p,nhw", CONV)
-def test_conv2d_matches_torch(rng, dtype, cin, cout, k, s, p, nhw):
+def test_conv2d_matches_torch(rng, conv_bands, dtype, cin, cout, k, s, p, nhw):
     n, h, w = nhw
     layer = Conv2d(cin, cout, k, s, p, rng=0, bias_init="normal")
     ref = PaddedConv(torch.nn.Conv2d(cin, cout, k, s), layer.pads(h, w))

@@ -127,6 +127,32 @@ def col2im(col: np.ndarray, out: np.ndarray, sh: int, sw: int) -> np.ndarray:
     return out
 
 
+def landings(size: int, pad: int, k: int, stride: int,
+             n_out: int) -> dict[int, tuple[slice, slice]]:
+    """For each kernel offset i < k: the output positions o (of n_out) whose input position
+    ``o·stride + i − pad`` lies in ``[0, size)``, as (slice of o, slice of input positions).
+    Offsets that reach no input position (all padding) are left out."""
+    out = {}
+    for i in range(k):
+        lo = max(0, -(-(pad - i) // stride))
+        hi = min(n_out, (size - 1 + pad - i) // stride + 1)
+        if hi > lo:
+            first = lo * stride + i - pad
+            out[i] = slice(lo, hi), slice(first, first + stride * (hi - lo - 1) + 1, stride)
+    return out
+
+
+def full_landing(lands: dict[int, tuple[slice, slice]], n_out: int, size: int,
+                 partial: bool = False) -> int | None:
+    """An offset of ``landings(...)`` that covers all ``size`` inputs one to one, from all n_out
+    outputs (or, with ``partial``, from any contiguous run of them)."""
+    for i, (src, dst) in lands.items():
+        if dst == slice(0, size, 1) and src.stop - src.start == size and (
+                partial or src == slice(0, n_out)):
+            return i
+    return None
+
+
 def check_rank4(layer: Any, x: np.ndarray, channels: int | None) -> None:
     """Raise ValueError naming ``layer`` unless ``x`` is (N, channels, H, W)."""
     c = "C" if channels is None else channels
