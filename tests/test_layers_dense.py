@@ -86,6 +86,28 @@ def test_relu_subgradient_at_zero_is_zero():
     np.testing.assert_array_equal(layer.backward(np.ones(3)), [0.0, 0.0, 1.0])
 
 
+@pytest.mark.parametrize("size", [7, 16384, 3 * 16384 + 5])  # rest only, rows only, both
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_forward_keeps_values_dtype_and_memory_order(rng, size, dtype):
+    """Forward runs on x's memory as rows against a zero row: same values as np.maximum(x, 0)
+    for any size, the input's memory order kept (a permuted, batch-innermost view stays so)."""
+    base = rng.standard_normal((size, 2)).astype(dtype)
+    base[:3, 0] = [-np.inf, np.inf, np.nan]
+    for x in (base, base.T, base[::-1], base[:, :1]):  # contiguous, permuted, reversed, strided
+        y = cr.ReLU().forward(x)
+        np.testing.assert_array_equal(y, np.maximum(x, 0))
+        assert y.dtype == dtype and y.shape == x.shape
+    internal = np.ascontiguousarray(rng.standard_normal((3, 4, 5, 6)).astype(dtype))
+    x = internal.transpose(3, 0, 1, 2)  # an NCHW view of (C, H, W, N) memory, as conv gives
+    y = cr.ReLU().forward(x)
+    np.testing.assert_array_equal(y, np.maximum(x, 0))
+    assert y.transpose(1, 2, 3, 0).flags.c_contiguous
+
+
+def test_relu_of_integers_falls_back_to_numpy():
+    np.testing.assert_array_equal(cr.ReLU().forward(np.array([-2, 0, 3])), [0, 0, 3])
+
+
 @pytest.mark.parametrize("make_opt", [
     lambda m: cr.optim.SGD(m, lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-4),
     lambda m: cr.optim.Adam(m, lr=1e-3),
