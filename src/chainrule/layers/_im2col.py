@@ -107,10 +107,23 @@ def window(a: np.ndarray, i: int, j: int, sh: int, sw: int, ho: int, wo: int) ->
 
 def im2col(xp: np.ndarray, kh: int, kw: int, sh: int, sw: int, ho: int, wo: int,
            out: np.ndarray) -> np.ndarray:
-    """Fill ``out`` (C, kh, kw, Ho, Wo, N) with ``xp[c, ho·sh+i, wo·sw+j, n]``; return it."""
-    for i in range(kh):
-        for j in range(kw):
-            out[:, i, j] = window(xp, i, j, sh, sw, ho, wo)
+    """Fill ``out`` (C, kh, kw, Ho, Wo, N) with ``xp[c, ho·sh+i, wo·sw+j, n]``; return it.
+
+    One copy from a read-only strided view of xp that *is* the 6-D window array (offsets
+    (i, j) and positions (ho, wo) are both steps along xp's rows and columns), rather than
+    kh·kw slice copies: the copy's inner runs are still whole rows (Wo·N values when
+    sw = 1), and ~25 NumPy calls per band less (measured 57 µs instead of 96 for a band of
+    the benchmark CNN's second conv).
+    """
+    c, rows, cols, n = xp.shape
+    if (ho - 1) * sh + kh > rows or (wo - 1) * sw + kw > cols:  # as_strided does not check
+        raise ValueError(f"im2col: {ho}×{wo} windows of {kh}×{kw} with stride ({sh}, {sw}) "
+                         f"do not fit in {rows}×{cols}")
+    s_c, s_h, s_w, s_n = xp.strides
+    windows = np.lib.stride_tricks.as_strided(
+        xp, shape=(c, kh, kw, ho, wo, n),
+        strides=(s_c, s_h, s_w, s_h * sh, s_w * sw, s_n), writeable=False)
+    np.copyto(out, windows)
     return out
 
 
