@@ -182,3 +182,21 @@ def test_repeated_forward_does_not_corrupt_earlier_outputs(rng):
     y1_view = layer.forward(x1)
     layer.forward(x2)
     np.testing.assert_array_equal(y1_view, y1)
+
+
+@pytest.mark.parametrize("k,s", [((3, 2), (1, 1)), ((2, 3), (2, 3)), ((1, 1), (3, 2))])
+def test_im2col_is_the_window_array_and_checks_bounds(rng, k, s):
+    """im2col (one copy from a strided view) equals the definition col[c,i,j,h,w,n] =
+    xp[c, h·sh+i, w·sw+j, n]; geometry that would reach past xp raises instead of reading."""
+    from chainrule.layers._im2col import im2col
+
+    (kh, kw), (sh, sw) = k, s
+    xp = rng.standard_normal((2, 8, 9, 3)).astype(np.float32)[:, 1:]  # a view, as in bands
+    ho, wo = (xp.shape[1] - kh) // sh + 1, (xp.shape[2] - kw) // sw + 1
+    col = im2col(xp, kh, kw, sh, sw, ho, wo, np.empty((2, kh, kw, ho, wo, 3), np.float32))
+    for i in range(kh):
+        for j in range(kw):
+            np.testing.assert_array_equal(
+                col[:, i, j], xp[:, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw])
+    with pytest.raises(ValueError, match="do not fit"):
+        im2col(xp, kh, kw, sh, sw, ho + 1, wo, np.empty((2, kh, kw, ho + 1, wo, 3), np.float32))
