@@ -88,7 +88,7 @@ def _chainrule(opt_name: str, cfg: Config, data: dict, init_state: dict, seed: i
 
 @register("mlp-vs-reference", question="Does chainrule's hand-written backprop train the "
           "784-100-50-10 network exactly like PyTorch (and Keras) from the same start?",
-          config=Config, quick={"epochs": 2, "n_train": 1000, "n_test": 500, "val_size": 100},
+          config=Config, quick={"epochs": 3, "n_train": 2000, "n_test": 500, "val_size": 100},
           runtime={"quick": "7 s", "full": "15 s"})
 def run(cfg: Config, ctx: RunContext) -> None:
     import chainrule as cr
