@@ -28,7 +28,8 @@ from ._weighted import WeightedLayer
 # im2col is built and consumed in bands of output rows of about this many bytes, so each
 # band is still in cache when the GEMM reads it (measured: forward ~20% faster).
 _BAND_BYTES = 2 << 20
-# The input gradient is built in bands of input rows whose scratch is about this size.
+# The input gradient is built in bands of input rows whose dxw scratch is about this size
+# (2 rows of the benchmark CNN's conv2; 1 or 3 rows measured 1-2% slower per step).
 _DX_BAND_BYTES = 640 << 10
 
 
@@ -57,8 +58,9 @@ class Conv2d(WeightedLayer):
       (col's row of ones makes this the last row of ``col·dy₂ᵀ``);
     * ``∂L/∂xp[n,c,h·sh+i,w·sw+j] += Σ_o W[o,c,i,j] · dy[n,o,h,w]``, i.e. ``dcol = W₂ᵀ·dy₂``
       scattered back by col2im (overlapping windows add up), and ``dx`` is ``dxp`` without
-      the padding. Computed one kernel row i at a time and split by axis: rows first, then
-      columns, touching only positions inside x (see ``_input_gradient``).
+      the padding. Computed in bands of input rows and split by axis: rows first (for
+      stride 1 one product per band, against dy im2col'd along rows), then columns,
+      touching only positions inside x (see ``_input_gradient``).
 
     Shapes
     ------
