@@ -125,7 +125,8 @@ class MaxPool2d(_Pool2d):
 
     Ties: the gradient goes to exactly one element, the **first maximum in row-major window
     order** (smallest i, then smallest j). This is what PyTorch's CPU kernel does (it updates
-    on ``val > max``); a test checks both. NaN inputs are not treated specially.
+    on ``val > max``); a test checks both. NaN inputs are not treated specially (a window
+    holding NaN gives NaN; which of its elements gets the gradient is unspecified).
 
     Forward caches only the argmax offset of each window (uint8 when kh·kw ≤ 256), not x.
 
@@ -137,13 +138,18 @@ class MaxPool2d(_Pool2d):
         xp, ho, wo = self._prepare(x, -np.inf)
         (kh, kw), (sh, sw) = self.kernel_size, self.stride
         y = window(xp, 0, 0, sh, sw, ho, wo).copy()
+        m = np.empty_like(y)
         arg = np.zeros(y.shape, dtype=np.uint8 if kh * kw <= 256 else np.int32)
         better = np.empty(y.shape, dtype=bool)
         step = np.empty(y.shape, dtype=arg.dtype)
         for k in range(1, kh * kw):
             v = window(xp, k // kw, k % kw, sh, sw, ho, wo)
-            np.greater(v, y, out=better)  # strict: a tie keeps the earlier offset
-            np.maximum(y, v, out=y)
+            # v beat the running max strictly iff the new max differs from the old one (a tie
+            # keeps the earlier offset). Comparing the two compact maxima, not v again, saves
+            # a strided pass over the window: ~2% of the benchmark CNN's training step.
+            np.maximum(y, v, out=m)
+            np.not_equal(m, y, out=better)
+            y, m = m, y
             # The winner is the last k that was strictly better than all before it, so
             # arg = max_k k·better_k: two integer ufuncs (masked copies, np.copyto where=,
             # are ~20× slower).
