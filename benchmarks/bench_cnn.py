@@ -9,8 +9,10 @@ Network (both sides, float32, same initial weights, same batch order, SGD lr 0.0
 Method
 ------
 * Every repetition runs in a fresh subprocess (``--worker chainrule|torch``), alternating
-  chainrule, torch, chainrule, torch, ... so background load hits both alike; the table
-  reports the median over repetitions and the ratio of medians.
+  chainrule, torch, torch, chainrule, ... so background load hits both alike; the table
+  reports the median over repetitions and the ratio of medians, and the report adds the
+  ratio of each repetition's back-to-back pair and their median (steadier on a shared
+  machine, where one repetition can be slowed by 20%).
 * Thread count (default 1) is set for both: threadpoolctl for NumPy's BLAS, and
   ``torch.set_num_threads`` for PyTorch; OMP/OPENBLAS/MKL env variables too.
 * A training step is zero_grad, forward, loss, backward, SGD update. chainrule runs it
@@ -257,6 +259,11 @@ def report(args, runs: dict[str, list[dict]]) -> None:
         print(f"{kind:<10} {med[kind]:>17.2f} {' '.join(f'{s:.2f}' for s in secs):>24} "
               f"{peak:>12.0f} {over:>21.0f} {rs[-1]['loss']:>10.4f}")
     print(f"\nratio chainrule / PyTorch (median s/epoch): {med['chainrule'] / med['torch']:.2f}")
+    # Repetition r of each framework ran back to back, so their ratio shares the machine's
+    # load at that moment; the median of these paired ratios is the steadier figure.
+    paired = [c["seconds"] / t["seconds"] for c, t in zip(runs["chainrule"], runs["torch"])]
+    print(f"paired ratios, repetition by repetition: {' '.join(f'{r:.2f}' for r in paired)}   "
+          f"median {statistics.median(paired):.2f}")
     layers = runs["chainrule"][-1]["layers"]
     if layers:
         print("\nchainrule per layer (median ms per batch of 64, last repetition):")
