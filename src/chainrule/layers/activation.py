@@ -128,25 +128,27 @@ class ReLU(_Elementwise):
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         """y = max(x, 0)."""
         x = np.asarray(x)
-        if x.size < self._MIN_SIZE or x.dtype.kind != "f":
-            self._cache = y = np.maximum(x, 0)
-            return y
-        perm = np.argsort([-s for s in x.strides], kind="stable")  # axes in memory order
-        xt = x.transpose(perm)
-        if not xt.flags.c_contiguous:
-            self._cache = y = np.maximum(x, 0)
-            return y
+        if x.size >= self._MIN_SIZE and x.dtype.kind == "f":
+            perm = np.argsort([-s for s in x.strides], kind="stable")  # axes in memory order
+            xt = x.transpose(perm)
+            if xt.flags.c_contiguous:
+                self._cache = y = self._max_zero_rows(xt).transpose(np.argsort(perm))
+                return y
+        self._cache = y = np.maximum(x, 0)
+        return y
+
+    def _max_zero_rows(self, xt: np.ndarray) -> np.ndarray:
+        """max(xt, 0) for a C-contiguous xt, as rows of its memory against the zero row."""
         zeros = self.__dict__.get("_zeros")
-        if zeros is None or zeros.dtype != x.dtype:
-            zeros = self._zeros = np.zeros(self._ZERO_ROW, dtype=x.dtype)
-        yt = np.empty(xt.shape, dtype=x.dtype)
+        if zeros is None or zeros.dtype != xt.dtype:
+            zeros = self._zeros = np.zeros(self._ZERO_ROW, dtype=xt.dtype)
+        yt = np.empty(xt.shape, dtype=xt.dtype)
         xf, yf = xt.reshape(-1), yt.reshape(-1)
         whole = xf.size - xf.size % zeros.size  # full rows of the zero row's length, then the rest
         rows = (-1, zeros.size)
         np.maximum(xf[:whole].reshape(rows), zeros, out=yf[:whole].reshape(rows))
         np.maximum(xf[whole:], zeros[:xf.size - whole], out=yf[whole:])
-        self._cache = y = yt.transpose(np.argsort(perm))
-        return y
+        return yt
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         """dx = dy where y > 0, else 0."""

@@ -234,8 +234,9 @@ class Conv2d(WeightedLayer):
         input rows (scratch ≈ _DX_BAND_BYTES, so it stays in cache):
 
         * stride 1: ``h = r + pt − i``, so the band is *one* product ``W_flipᵀ·DY`` with
-          ``DY[(o, i'), r] = dyp[o, r + pt − kh + 1 + i']`` — dy zero-padded along rows and
-          im2col'd along rows only (kh copies of the band's dy rows), ``i' = kh − 1 − i``;
+          ``DY[(o, i'), r] = dy[o, r + pt − kh + 1 + i']`` (zero for rows outside dy) — dy
+          zero-padded along rows (dyp) and im2col'd along rows only (kh copies of the band's
+          dy rows), ``i' = kh − 1 − i`` and ``W_flip[o, c, i', j] = W[o, c, i, j]``;
         * stride > 1: one product per kernel row on just the dy rows that land in the band,
           added as one slab (a kernel row that lands one-to-one on the band is written
           instead, so the band is not zeroed).
