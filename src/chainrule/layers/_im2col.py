@@ -63,17 +63,22 @@ def axis_arithmetic(size: int, pad_lo: int, pad_hi: int, k: int, s: int) -> str:
 
 
 def workspace(owner: Any, name: str, shape: tuple[int, ...], dtype: np.dtype,
-              fill: float | None = None) -> np.ndarray:
-    """A scratch array kept on ``owner`` and reused while shape and dtype stay the same.
+              fill: float | None = None, key: Any = None) -> np.ndarray:
+    """A scratch array kept on ``owner`` and reused while shape, dtype and ``key`` stay the same.
 
     Reuse avoids re-faulting tens of MB of fresh pages on every batch. With ``fill``
     the array is filled only when (re)allocated: callers that write just the interior
-    of a padded buffer rely on the border keeping that value.
+    of a padded buffer rely on the border keeping that value, and must pass as ``key``
+    everything that decides *where* the border is — the shape alone does not ("same"
+    padding with stride > 1 pads H=6 as (0, 1) and H=5 as (1, 1): both 7 rows, but a
+    buffer filled for the first has a stale row 0 for the second).
     """
     buf = owner.__dict__.get(name)
-    if buf is None or buf.shape != shape or buf.dtype != dtype:
+    tag = (shape, np.dtype(dtype), fill, key)
+    if buf is None or owner.__dict__.get(name + "_tag") != tag:
         buf = np.empty(shape, dtype=dtype) if fill is None else np.full(shape, fill, dtype=dtype)
         object.__setattr__(owner, name, buf)
+        object.__setattr__(owner, name + "_tag", tag)
     return buf
 
 
@@ -90,7 +95,8 @@ def to_internal(x: np.ndarray, pads: Pads, owner: Any, name: str, fill: float = 
     if not any(pads) and not copy:
         return np.ascontiguousarray(xt)
     c, h, w, n = xt.shape
-    buf = workspace(owner, name, (c, h + pt + pb, w + pl + pr, n), x.dtype, fill)
+    # Keyed on the pads: the border must be the fill value for *this* call's split.
+    buf = workspace(owner, name, (c, h + pt + pb, w + pl + pr, n), x.dtype, fill, key=pads)
     buf[:, pt:pt + h, pl:pl + w, :] = xt
     return buf
 
