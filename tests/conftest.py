@@ -6,6 +6,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import resources
+
+
+def pytest_sessionstart(session) -> None:
+    """After ``make setup``, a resource it provisioned and that is still missing stops the
+    suite at once, loudly, instead of turning into skips."""
+    missing = resources.missing_expected()
+    if missing:
+        lines = "\n".join(f"  {n}: {resources.HOWTO.get(n, '')}" for n in missing)
+        pytest.exit(f"set-up bug: provisioned resources are missing "
+                    f"(CHAINRULE_EXPECT={' '.join(sorted(resources.expected()))}):\n{lines}",
+                    returncode=3)
+
 
 @pytest.fixture
 def rng() -> np.random.Generator:

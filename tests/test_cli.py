@@ -11,6 +11,7 @@ import pytest
 
 import chainrule as cr
 from chainrule.cli import main
+from resources import require
 
 
 @pytest.fixture(scope="module")
@@ -58,9 +59,8 @@ def test_evaluate_text_output(digits_run, capsys):
 
 
 def test_evaluate_refuses_a_model_of_another_shape(digits_run, capsys):
+    require("fashion-mnist")
     code = main(["evaluate", str(digits_run / "model.npz"), "--dataset", "fashion-mnist"])
-    if not cr.data.available("fashion-mnist", "test"):
-        pytest.skip("fashion-mnist not installed")
     assert code == 2
     assert "Linear(64, 32)" in capsys.readouterr().err
 

@@ -9,14 +9,13 @@ import json
 
 import pytest
 
-import chainrule as cr
 from chainrule.cli import main
+from resources import require
 
 
 @pytest.mark.slow
 def test_small_cnn_on_mnist_5k_reaches_96_percent(tmp_path, capsys):
-    if not cr.data.available("mnist", "test"):
-        pytest.skip("the official MNIST test set does not resolve (make test sets CHAINRULE_DATA)")
+    require("mnist")
     out = tmp_path / "cnn"
     assert main(["train", "--dataset", "mnist-5k", "--model", "cnn", "--conv-kernel-size", "5",
                  "--pooling-kernel-size", "2", "--stride-size", "1", "--zero-padding",

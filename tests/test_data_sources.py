@@ -19,6 +19,7 @@ import chainrule.data as crd
 from chainrule.data import DataError, DatasetNotFoundError, write_idx
 from chainrule.data import downloader as download_mod
 from chainrule.data.registry import SPECS
+from resources import require
 
 SHARED = os.environ.get("CHAINRULE_DATA")  # read before any test's monkeypatching
 FASHION_SYSTEM = Path("/usr/share/datasets/fashion-mnist")
@@ -67,14 +68,16 @@ def test_unknown_split_lists_the_splits():
 
 
 def test_names_and_describe_cover_every_split(env):
-    assert crd.names() == ["mnist", "fashion-mnist", "mnist-5k", "digits", "cifar10"]
+    assert crd.names() == ["mnist", "fashion-mnist", "mnist-5k", "digits", "cifar10",
+                           "cifar10-jpeg", "notmnist"]
     assert (crd.input_shape("fashion-mnist") == (1, 28, 28)
             and crd.input_shape("digits") == (1, 8, 8))
     rows = crd.describe()
     assert [(r["name"], r["split"]) for r in rows] == [
         ("mnist", "train"), ("mnist", "test"), ("fashion-mnist", "train"),
         ("fashion-mnist", "test"), ("mnist-5k", "train"), ("digits", "train"), ("digits", "test"),
-        ("cifar10", "train"), ("cifar10", "test")]
+        ("cifar10", "train"), ("cifar10", "test"), ("cifar10-jpeg", "train"),
+        ("cifar10-jpeg", "test"), ("notmnist", "train")]
     for r in rows:
         assert set(r) == {"name", "split", "status", "source", "reason"}
         assert r["status"] in {"available", "missing", "incomplete"}
@@ -294,9 +297,7 @@ def test_import_is_light():
 
 # ------------------------------------------------------------------ the real data
 def test_official_mnist_test_set(monkeypatch):
-    if not SHARED or not (Path(SHARED) / "mnist").is_dir():
-        pytest.skip("CHAINRULE_DATA is not set to a folder with mnist/ (make test sets it to "
-                    "../shared/data)")
+    require("mnist")
     monkeypatch.setenv("CHAINRULE_DATA", SHARED)
     folder = Path(SHARED) / "mnist"
     for name, md5 in MNIST_TEST_MD5.items():
@@ -309,9 +310,10 @@ def test_official_mnist_test_set(monkeypatch):
     assert "CHAINRULE_DATA" in ds.source
 
 
-@pytest.mark.skipif(not FASHION_SYSTEM.is_dir(),
-                    reason="Debian package dataset-fashion-mnist is not installed")
 def test_fashion_mnist_from_the_system_package(monkeypatch, tmp_path):
+    if not FASHION_SYSTEM.is_dir():
+        require("fashion-mnist")  # fails when set-up promised it; else skips with the fix
+        pytest.skip("fashion-mnist resolves, but not from Debian's dataset-fashion-mnist")
     monkeypatch.delenv("CHAINRULE_DATA", raising=False)
     monkeypatch.setenv("CHAINRULE_CACHE", str(tmp_path))
     for split, n in (("train", 60000), ("test", 10000)):

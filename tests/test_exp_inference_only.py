@@ -7,6 +7,7 @@ import pytest
 
 from chainrule.lab.experiments.inference_only import plain_forward
 from chainrule.lab.runner import run_experiment
+from resources import require
 
 
 @pytest.fixture(scope="module")
@@ -47,10 +48,8 @@ def test_plain_forward_by_hand():
 
 
 def test_fashion_mnist_option(tmp_path):
-    from chainrule import data
 
-    if not data.available("fashion-mnist", "train"):
-        pytest.skip("Fashion-MNIST is not installed (Debian package dataset-fashion-mnist)")
+    require("fashion-mnist")
     res = run_experiment("inference-only", quick=True, seed=0, out_root=tmp_path,
                          overrides={"dataset": "fashion-mnist", "n_train": "500",
                                     "n_test": "500", "epochs": "1"})

