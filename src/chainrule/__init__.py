@@ -10,20 +10,25 @@ from .core import Module, Parameter, Sequential
 from .io import load, save
 from .layers import (
     ACTIVATIONS,
+    AvgPool1d,
     AvgPool2d,
     BatchNorm1d,
     BatchNorm2d,
+    Conv1d,
     Conv2d,
     ConvTranspose2d,
     Cropping2d,
     Dropout,
     Flatten,
     GaussianNoise,
+    GlobalAvgPool1d,
     GlobalAvgPool2d,
+    GlobalMaxPool1d,
     Identity,
     ImprovedSigmoid,
     LeakyReLU,
     Linear,
+    MaxPool1d,
     MaxPool2d,
     ReLU,
     Reshape,
@@ -46,3 +51,5 @@ __all__ = [
     "SoftmaxCrossEntropy", "Tanh", "Upsample2d", "ZeroPad2d", "activation", "as_rng", "data",
     "get_array_module", "gradcheck", "init", "load", "metrics", "models", "optim", "save", "train",
 ]
+# Sequence convolutions and pools (issue 11).
+__all__ += ["AvgPool1d", "Conv1d", "GlobalAvgPool1d", "GlobalMaxPool1d", "MaxPool1d"]

@@ -12,12 +12,14 @@ from .activation import (
     activation,
 )
 from .conv import Conv2d
+from .conv1d import Conv1d
 from .conv_transpose import ConvTranspose2d
 from .dropout import Dropout
 from .linear import Linear
 from .noise import GaussianNoise
 from .norm import BatchNorm1d, BatchNorm2d
 from .pool import AvgPool2d, GlobalAvgPool2d, MaxPool2d
+from .pool1d import AvgPool1d, GlobalAvgPool1d, GlobalMaxPool1d, MaxPool1d
 from .shape import Cropping2d, Flatten, Reshape, Upsample2d, ZeroPad2d
 
 __all__ = [
@@ -26,3 +28,5 @@ __all__ = [
     "ImprovedSigmoid", "LeakyReLU", "Linear", "MaxPool2d", "ReLU", "Reshape", "Sigmoid",
     "Softmax", "Tanh", "Upsample2d", "ZeroPad2d", "activation",
 ]
+# Sequence convolutions and pools (issue 11).
+__all__ += ["AvgPool1d", "Conv1d", "GlobalAvgPool1d", "GlobalMaxPool1d", "MaxPool1d"]
