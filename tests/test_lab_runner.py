@@ -46,6 +46,12 @@ def _broken(cfg: ToyConfig, ctx) -> None:
     raise ValueError("deliberate failure")
 
 
+def _needs_data(cfg: ToyConfig, ctx) -> None:
+    from chainrule.data import DatasetNotFoundError
+
+    raise DatasetNotFoundError("toyset/train not found. To provide it: install toyset")
+
+
 @pytest.fixture
 def toy_experiments():
     """Register ``toy-ok`` and ``toy-broken`` for one test, then remove them."""
@@ -54,8 +60,10 @@ def toy_experiments():
                       quick={"n": 10}, runtime={"quick": "0.1 s", "full": "0.1 s"})(_toy)
     registry.register("toy-broken", question="Does a failure stop the others?",
                       config=ToyConfig)(_broken)
+    registry.register("toy-nodata", question="What if its data is missing?", config=ToyConfig,
+                      runtime={"quick": "1 min 30 s"})(_needs_data)
     yield
-    for name in ("toy-ok", "toy-broken"):
+    for name in ("toy-ok", "toy-broken", "toy-nodata"):
         registry._REGISTRY.pop(name, None)
 
 
@@ -126,6 +134,37 @@ def test_cli_run_all_exit_code_and_run_command(tmp_path, toy_experiments, monkey
     assert json.loads((run / "config.json").read_text())["config"]["n"] == 3
     out = capsys.readouterr().out
     assert "1/2 ok" in out and "FAILED: toy-broken" in out
+
+
+def test_missing_data_is_skipped_not_failed_and_the_report_is_rebuilt_each_time(
+        tmp_path, toy_experiments, monkeypatch, capsys):
+    from chainrule.lab.html import write_html
+
+    res = run_experiment("toy-nodata", out_root=tmp_path, quick=True)   # no exception
+    assert res.status == "skipped" and not res.ok and "install toyset" in res.error
+    assert "needs toyset/train" in (res.path / "skipped.txt").read_text()
+    page = write_html(tmp_path, tmp_path / "r.html").read_text()
+    assert "Skipped" in page and "install toyset" in page and "skipped, quick" in page
+    rebuilt = []
+    monkeypatch.setattr(cli, "write_html", lambda runs, out: rebuilt.append(out) or out)
+    monkeypatch.setattr(registry, "names", lambda: ["toy-nodata", "toy-ok", "toy-broken"])
+    code = cli.main(["run-all", "--quick", "--out", str(tmp_path / "all"),
+                     "--report", str(tmp_path / "all.html")])
+    assert code == 1                       # one real failure; the data skip does not count
+    assert len(rebuilt) == 3 + 1           # after each experiment, and once at the end
+    out = capsys.readouterr().out
+    assert "expected about 1 min 30 s" in out and "toy-nodata (quick; measured 1 min 30 s)" in out
+    assert "SKIPPED (missing data): toy-nodata" in out and "FAILED: toy-broken" in out
+
+
+def test_durations_and_headline_order(toy_experiments):
+    from chainrule.lab.runner import HEADLINE, format_duration, ordered_names, parse_duration
+
+    assert parse_duration("3 min 5 s") == 185 and parse_duration("~1 h") == 3600
+    assert parse_duration("2.5 s on stand-in data") == 2.5 and parse_duration("?") is None
+    assert format_duration(185.4) == "3 min 5 s" and format_duration(42) == "42 s"
+    names = ordered_names()
+    assert names[0] == HEADLINE and names[1:] == sorted(names[1:])
 
 
 def test_cli_list_shows_question_and_runtime(toy_experiments, capsys):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from . import registry
 from .html import write_html
-from .runner import DEFAULT_ROOT, run_all, run_experiment
+from .runner import DEFAULT_ROOT, format_duration, run_all, run_experiment
 
 
 def _kv(text: str) -> tuple[str, str]:
@@ -43,6 +43,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     allp.add_argument("--quick", action="store_true")
     allp.add_argument("--seed", type=int, default=0)
     allp.add_argument("--out", type=Path, default=DEFAULT_ROOT)
+    allp.add_argument("--report", type=Path, default=None, metavar="HTML",
+                      help="rebuild this HTML report after each experiment (open it while the "
+                           "rest runs)")
     rep = sub.add_parser("report", help="one self-contained HTML page from the latest runs")
     rep.add_argument("--runs", type=Path, default=DEFAULT_ROOT)
     rep.add_argument("--out", type=Path, default=Path("report.html"))
@@ -68,6 +71,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     res = run_experiment(args.name, quick=args.quick, seed=args.seed, out_root=args.out,
                          overrides=dict(args.overrides), log=print, raise_errors=False,
                          threads=args.threads or 1)
+    if res.status == "skipped":
+        print(f"{args.name}: {res.error} -> {res.path}", file=sys.stderr)
+        return 1
     if not res.ok:
         print(res.error, file=sys.stderr)
         print(f"{args.name}: FAILED after {res.seconds:.1f} s -> {res.path}", file=sys.stderr)
@@ -77,14 +83,23 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_run_all(args: argparse.Namespace) -> int:
-    """Run every experiment; exit code 1 if any failed (after all have run)."""
+    """Run every experiment. Exit status: how many failed for a reason other than missing
+    data (0 when every experiment is ok or only skipped for data; capped at 100)."""
+    def rebuild(_res) -> None:
+        write_html(args.out, args.report)
+
     results = run_all(quick=args.quick, seed=args.seed, out_root=args.out,
-                      threads=args.threads or 1)
-    failed = [r.name for r in results if not r.ok]
+                      threads=args.threads or 1, after_each=rebuild if args.report else None)
+    failed = [r.name for r in results if r.status == "failed"]
+    skipped = [r.name for r in results if r.status == "skipped"]
     total = sum(r.seconds for r in results)
-    print(f"[lab] {len(results) - len(failed)}/{len(results)} ok in {total:.1f} s"
+    ok = len(results) - len(failed) - len(skipped)
+    print(f"[lab] {ok}/{len(results)} ok in {format_duration(total)}"
+          + (f"; SKIPPED (missing data): {', '.join(skipped)}" if skipped else "")
           + (f"; FAILED: {', '.join(failed)}" if failed else ""))
-    return 1 if failed else 0
+    if args.report:
+        print(f"[lab] report: {write_html(args.out, args.report)}")
+    return min(len(failed), 100)
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -27,6 +27,9 @@ figure{margin:1em 0}figure img{max-width:100%;border:1px solid #eee}
 figcaption{font-style:italic;color:#555}pre{background:#f6f6f6;padding:.6em;overflow-x:auto}
 .meta{background:#f5f8ff;border-left:4px solid #6b8cff;padding:.4em .8em;font-size:.92em}
 .failed{background:#fff0f0;border-left-color:#e33}nav li{margin:.15em 0}
+.skipped{background:#fffbe8;border-left-color:#d9a400}
+.mark{font-size:.85em;padding:0 .35em;border-radius:3px;background:#e8f5e9}
+.mark.failed{background:#ffdede}.mark.skipped{background:#fff3c4}
 """
 
 _SCRIPT = """
@@ -93,14 +96,22 @@ def _meta(run: dict[str, Any]) -> str:
         ("Status", status), ("Run directory", str(run["path"])),
     ]
     body = "<br>".join(f"<b>{k}:</b> {html.escape(str(v))}" for k, v in rows)
-    cls = "meta" if status == "ok" else "meta failed"
+    cls = {"ok": "meta", "skipped": "meta skipped"}.get(status, "meta failed")
     return f'<div class="{cls}">{body}</div>'
+
+
+def _mark(run: dict[str, Any]) -> str:
+    """The contents list's status mark: ok / failed / skipped, and the preset."""
+    status = run["timing"].get("status", run["report"].get("status", "?"))
+    preset = "quick" if run["config"].get("quick") else "full"
+    cls = "mark" if status == "ok" else f"mark {html.escape(str(status))}"
+    return f'<span class="{cls}">{html.escape(str(status))}, {preset}</span>'
 
 
 def render_html(runs: dict[str, Path], *, title: str = "chainrule lab report") -> str:
     """The whole page for ``{experiment: run_dir}``."""
     loaded = {name: load_run(path) for name, path in runs.items()}
-    toc = "".join(f'<li><a href="#{html.escape(n)}">{html.escape(n)}</a> — '
+    toc = "".join(f'<li><a href="#{html.escape(n)}">{html.escape(n)}</a> {_mark(r)} — '
                   f'{html.escape(r["config"].get("question", ""))}</li>' for n, r in loaded.items())
     sections = []
     for name, run in loaded.items():

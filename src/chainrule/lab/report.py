@@ -40,15 +40,23 @@ def _fmt_cfg(v: Any) -> str:
     return str(v)
 
 
-def write_report(out: Path, exp: Any, ctx: RunContext, *, seconds: float, error: str = "") -> Path:
-    """Write ``report.md`` and ``report.json`` into the run directory ``out``."""
+def write_report(out: Path, exp: Any, ctx: RunContext, *, seconds: float, error: str = "",
+                 status: str = "") -> Path:
+    """Write ``report.md`` and ``report.json`` into the run directory ``out``.
+
+    ``status`` is ``"ok"``, ``"failed"`` or ``"skipped"`` (default: failed when ``error``).
+    """
+    status = status or ("failed" if error else "ok")
     blocks = _setup_blocks(exp, ctx, seconds) + list(ctx.blocks)
-    if error:
+    if status == "skipped":
+        blocks.append({"type": "heading", "text": "Skipped"})
+        blocks.append({"type": "text", "text": error[0].upper() + error[1:]})
+    elif error:
         last = error.strip().splitlines()[-1]
         blocks.append({"type": "heading", "text": "Failure"})
-        blocks.append({"type": "text", "text": f"The run failed: `{last}` (see error.txt)."})
+        blocks.append({"type": "text", "text": f"The run failed: {last} (see error.txt)."})
     doc = {"name": exp.name, "question": exp.question, "doc": exp.doc, "blocks": blocks,
-           "status": "failed" if error else "ok"}
+           "status": status}
     (out / "report.json").write_text(json.dumps(jsonable(doc), indent=1) + "\n")
     path = out / "report.md"
     path.write_text(to_markdown(exp.name, blocks))

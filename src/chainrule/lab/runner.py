@@ -9,6 +9,12 @@ Files written per run:
 * ``*.csv``, ``figures/*.png`` — whatever the experiment saved;
 * ``report.md`` (and ``report.json``, the same content as blocks for the HTML report);
 * ``error.txt``    — the traceback, only when the experiment failed.
+
+A run ends ``ok``, ``failed`` (an exception: a bug or a bad setting) or ``skipped`` (a data
+set it needs is nowhere to be found: ``DatasetNotFoundError``, whose message says how to
+provide it). ``run_all`` starts with the headline experiment (``HEADLINE``), prints the
+expected total from each experiment's measured run time, one progress line per experiment,
+and calls ``after_each`` (e.g. to rebuild the HTML report) once each run is written.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import dataclasses
 import datetime as _dt
 import json
 import platform
+import re
 import sys
 import time
 import traceback
@@ -27,11 +34,13 @@ from typing import Any
 
 import numpy as np
 
+from ..data.errors import DatasetNotFoundError
 from . import registry
 from .context import RunContext, jsonable
 from .report import write_report
 
 DEFAULT_ROOT = Path("runs")
+HEADLINE = "mlp-vs-reference"   # the coursework's first question: run first by run_all
 
 
 @dataclass
@@ -44,6 +53,29 @@ class RunResult:
     seconds: float
     metrics: dict[str, Any] = field(default_factory=dict)
     error: str = ""
+    status: str = ""   # "ok", "failed" or "skipped" (missing data); derived from ok if unset
+
+    def __post_init__(self) -> None:
+        if not self.status:
+            self.status = "ok" if self.ok else "failed"
+
+
+_UNITS = {"h": 3600.0, "min": 60.0, "s": 1.0}
+
+
+def parse_duration(text: str) -> float | None:
+    """Seconds in the leading duration of ``text`` (``"3 min 5 s"`` → 185.0), or ``None``."""
+    m = re.match(r"\s*~?((?:\d+(?:\.\d+)?\s*(?:h|min|s)\b\s*)+)", text or "")
+    if not m:
+        return None
+    return sum(float(v) * _UNITS[u] for v, u in re.findall(r"(\d+(?:\.\d+)?)\s*(h|min|s)",
+                                                            m.group(1)))
+
+
+def format_duration(seconds: float) -> str:
+    """``185`` → ``"3 min 5 s"``; under a minute, ``"42 s"``."""
+    seconds = round(seconds)
+    return f"{seconds // 60} min {seconds % 60} s" if seconds >= 60 else f"{seconds} s"
 
 
 def library_version() -> str:
@@ -96,7 +128,7 @@ def run_experiment(name: str, *, quick: bool = False, seed: int = 0,
     })
     started = _dt.datetime.now().isoformat(timespec="seconds")
     t0 = time.perf_counter()
-    error = ""
+    error, status = "", "ok"
     try:
         if threads is None:
             exp.fn(cfg, ctx)
@@ -105,27 +137,51 @@ def run_experiment(name: str, *, quick: bool = False, seed: int = 0,
 
             with threadpool_limits(limits=int(threads)):
                 exp.fn(cfg, ctx)
+    except DatasetNotFoundError as exc:  # not a failure of the experiment: say what it needs
+        status, error = "skipped", f"skipped: needs {exc}"
+        (out / "skipped.txt").write_text(error + "\n")
     except Exception:  # noqa: BLE001  (written to error.txt, re-raised below when asked)
-        error = traceback.format_exc()
+        status, error = "failed", traceback.format_exc()
         (out / "error.txt").write_text(error)
     seconds = time.perf_counter() - t0
     metrics = {**ctx.metrics, "data_sources": list(ctx.sources)}
     _dump(out / "metrics.json", metrics)
     _dump(out / "timing.json", {"started": started, "seconds": round(seconds, 3),
-                                "status": "failed" if error else "ok"})
-    write_report(out, exp, ctx, seconds=seconds, error=error)
-    result = RunResult(name, out, not error, seconds, jsonable(metrics), error)
-    if error and raise_errors:
+                                "status": status})
+    write_report(out, exp, ctx, seconds=seconds, error=error, status=status)
+    result = RunResult(name, out, status == "ok", seconds, jsonable(metrics), error, status)
+    if status == "failed" and raise_errors:
         raise RuntimeError(f"experiment {name!r} failed (see {out / 'error.txt'}):\n{error}")
     return result
 
 
+def ordered_names() -> list[str]:
+    """Every registered experiment, the headline first, then by name."""
+    names = registry.names()
+    return sorted(names, key=lambda n: (n != HEADLINE, n))
+
+
+def expected_seconds(names: list[str], quick: bool) -> tuple[float, list[str]]:
+    """The summed measured run time of ``names`` (their ``runtime`` records) and the names
+    without a parsable record."""
+    total, unknown = 0.0, []
+    for n in names:
+        sec = parse_duration(registry.get(n).runtime.get("quick" if quick else "full", ""))
+        if sec is None:
+            unknown.append(n)
+        else:
+            total += sec
+    return total, unknown
+
+
 def run_all(*, quick: bool = False, seed: int = 0, out_root: str | Path = DEFAULT_ROOT,
             names: list[str] | None = None, log: Callable[[str], None] | None = print,
-            threads: int | None = 1) -> list[RunResult]:
+            threads: int | None = 1,
+            after_each: Callable[[RunResult], None] | None = None) -> list[RunResult]:
     """Run every registered experiment in turn; a failure is recorded and the rest still run.
 
-    Modules that failed to import are reported as failed results too.
+    Modules that failed to import are reported as failed results too. ``after_each(result)``
+    runs after each experiment (``lab run-all --report`` rebuilds the HTML page there).
     """
     import_errors = registry.load_all()
     results = []
@@ -133,9 +189,17 @@ def run_all(*, quick: bool = False, seed: int = 0, out_root: str | Path = DEFAUL
         results.append(RunResult(modname, None, False, 0.0, error=f"import failed: {err}"))
         if log:
             log(f"[lab] {modname}: import FAILED: {err}")
-    for name in names or registry.names():
+    names = list(names or ordered_names())
+    preset = "quick" if quick else "full"
+    if log:
+        total, unknown = expected_seconds(names, quick)
+        extra = f" (+ {', '.join(unknown)}: not measured)" if unknown else ""
+        log(f"[lab] {len(names)} experiments, {preset} presets: expected about "
+            f"{format_duration(total)} in all on 2 cores{extra}")
+    for i, name in enumerate(names, 1):
         if log:
-            log(f"[lab] running {name}{' (quick)' if quick else ''} ...")
+            rt = registry.get(name).runtime.get(preset, "?") if name in registry.names() else "?"
+            log(f"[lab {i}/{len(names)}] {name} ({preset}; measured {rt}) ...")
         try:
             res = run_experiment(name, quick=quick, seed=seed, out_root=out_root, log=log,
                                  raise_errors=False, threads=threads)
@@ -143,8 +207,13 @@ def run_all(*, quick: bool = False, seed: int = 0, out_root: str | Path = DEFAUL
             res = RunResult(name, None, False, 0.0, error=f"{type(exc).__name__}: {exc}")
         results.append(res)
         if log:
-            status = "ok" if res.ok else "FAILED"
-            log(f"[lab] {name}: {status} in {res.seconds:.1f} s -> {res.path}")
-            if not res.ok:
+            shown = "ok" if res.ok else res.status.upper()
+            log(f"[lab {i}/{len(names)}] {name}: {shown} in {format_duration(res.seconds)} "
+                f"-> {res.path}")
+            if res.status == "skipped":
+                log(f"    {res.error}")
+            elif not res.ok:
                 print(res.error, file=sys.stderr)
+        if after_each is not None:
+            after_each(res)
     return results
