@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .core import Sequential
+from .core import Module, Sequential
 from .gradcheck import DEFAULT_TOL, GradcheckReport, TensorCheck, gradcheck, gradcheck_loss
 from .gradcheck import away_from_kinks as _off
 from .layers import (
@@ -53,6 +53,8 @@ from .layers import (
     Upsample2d,
     ZeroPad2d,
 )
+from .layers.conv1d import Conv1d
+from .layers.pool1d import AvgPool1d, GlobalAvgPool1d, GlobalMaxPool1d, MaxPool1d
 from .losses import BCEWithLogits, MSELoss, SoftmaxCrossEntropy
 from .models import CNN
 
@@ -222,6 +224,47 @@ register("AvgPool2d 3 stride 2 pad 1", lambda rng: (
     AvgPool2d(3, 2, 1), rng.standard_normal((2, 2, 7, 6)), False), max_checks=60)
 register("GlobalAvgPool2d", lambda rng: (
     GlobalAvgPool2d(), rng.standard_normal((2, 3, 4, 5)), False))
+
+# Sequence convolutions and pools, channels last (N, T, C).
+class _WithKwargs(Module):
+    """Runs ``layer.forward(x, **kwargs)`` with fixed keyword arguments (e.g. ``lengths``)."""
+
+    def __init__(self, layer: Module, **kwargs) -> None:
+        super().__init__()
+        self.layer, self.kwargs = layer, kwargs
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        return self.layer.forward(x, training=training, **self.kwargs)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        return self.layer.backward(dy)
+
+
+register("Conv1d k3 pad 1", lambda rng: (
+    Conv1d(3, 4, 3, padding=1, bias_init="normal", rng=rng), rng.standard_normal((2, 7, 3)),
+    False))
+register("Conv1d k4 same dilation 2", lambda rng: (
+    Conv1d(2, 3, 4, padding="same", dilation=2, bias_init="normal", rng=rng),
+    rng.standard_normal((1, 9, 2)), False))
+register("Conv1d k3 stride 2 pad (2,1)", lambda rng: (
+    Conv1d(3, 2, 3, stride=2, padding=(2, 1), bias_init="normal", rng=rng),
+    rng.standard_normal((2, 8, 3)), False))
+register("MaxPool1d 2", lambda rng: (MaxPool1d(2), _distinct(rng, (2, 7, 3)), False))
+register("MaxPool1d 3 stride 1 pad 1", lambda rng: (
+    MaxPool1d(3, 1, 1), _distinct(rng, (1, 6, 2)), False))
+register("AvgPool1d 3 stride 2 pad 1", lambda rng: (
+    AvgPool1d(3, 2, 1), rng.standard_normal((2, 7, 3)), False))
+register("AvgPool1d 4 stride 2 pad 2 exclude pad", lambda rng: (
+    AvgPool1d(4, 2, 2, count_include_pad=False), rng.standard_normal((2, 7, 2)), False))
+register("GlobalMaxPool1d", lambda rng: (GlobalMaxPool1d(), _distinct(rng, (2, 5, 3)), False))
+register("GlobalMaxPool1d lengths", lambda rng: (
+    _WithKwargs(GlobalMaxPool1d(), lengths=np.array([5, 2, 3])), _distinct(rng, (3, 5, 2)),
+    False))
+register("GlobalAvgPool1d", lambda rng: (GlobalAvgPool1d(), rng.standard_normal((2, 5, 3)), False))
+register("GlobalAvgPool1d lengths", lambda rng: (
+    _WithKwargs(GlobalAvgPool1d(), lengths=np.array([1, 5, 3])), rng.standard_normal((3, 5, 2)),
+    False))
+
 
 # Losses: build(rng) -> (loss, prediction, target).
 
