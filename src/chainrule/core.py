@@ -28,17 +28,25 @@ from .backend import as_dtype
 
 class Parameter:
     """A trainable array: ``data``, its accumulated gradient ``grad`` (same shape and dtype), a
-    ``name``."""
+    ``name``, and ``requires_grad``.
 
-    __slots__ = ("data", "grad", "name")
+    ``requires_grad=False`` freezes the parameter (PyTorch's switch of the same name): the
+    optimizers skip it (no update, no weight decay, no state change), ``clip_grad_norm_``
+    ignores it and ``summary()`` counts it as non-trainable. Layers that know about the switch
+    (``Embedding``) skip accumulating its gradient; for the others ``grad`` may still fill
+    up, and nothing reads it.
+    """
 
-    def __init__(self, data: np.ndarray, name: str = "") -> None:
+    __slots__ = ("data", "grad", "name", "requires_grad")
+
+    def __init__(self, data: np.ndarray, name: str = "", requires_grad: bool = True) -> None:
         data = np.asarray(data)
         if data.dtype.kind != "f":
             raise TypeError(f"Parameter {name!r} must be floating point, got {data.dtype}")
         self.data = data
         self.grad = np.zeros_like(data)
         self.name = name
+        self.requires_grad = bool(requires_grad)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -57,7 +65,8 @@ class Parameter:
         self.grad.fill(0)
 
     def __repr__(self) -> str:
-        return f"Parameter(name={self.name!r}, shape={self.shape}, dtype={self.dtype})"
+        frozen = "" if self.requires_grad else ", requires_grad=False"
+        return f"Parameter(name={self.name!r}, shape={self.shape}, dtype={self.dtype}{frozen})"
 
 
 class Module:
@@ -152,7 +161,7 @@ class Module:
                 yield (f"{mod_name}.{name}" if mod_name else name), getattr(mod, name)
 
     def num_parameters(self) -> int:
-        """Total number of trainable scalars (weights and biases)."""
+        """Total number of parameter scalars (weights and biases, frozen ones included)."""
         return sum(p.size for p in self.parameters())
 
     def zero_grad(self) -> None:

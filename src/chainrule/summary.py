@@ -2,7 +2,8 @@
 
 ``summary(model, (1, 28, 28))`` (or ``model.summary((1, 28, 28))``) returns a ``Summary``;
 ``print`` it for the table. One row per *leaf* layer (a module without children), in the
-order the leaves run; conv and pool rows carry their ``shape_arithmetic`` line(s) beneath.
+order the leaves run; conv and pool rows carry their ``shape_arithmetic`` line(s) beneath,
+recurrent rows their ``component_sizes`` (weights, bias, state and output sizes).
 
 How shapes are found. When every container in the model is a ``Sequential`` and every leaf
 implements ``output_shape``, the leaves are walked in order with ``output_shape`` — no data
@@ -14,10 +15,11 @@ input and output shapes are recorded in call order.
 
 Counting conventions
 --------------------
-* Param #: the leaf's trainable scalars plus its floating-point buffers (batch-norm running
+* Param #: the leaf's parameter scalars plus its floating-point buffers (batch-norm running
   mean and variance), as Keras counts them. Totals split them into trainable (parameters,
-  each shared Parameter counted once) and non-trainable (floating buffers); integer
-  bookkeeping buffers such as ``num_batches_tracked`` are not parameters and not counted.
+  each shared Parameter counted once) and non-trainable (frozen parameters, whose
+  ``requires_grad`` is False, and floating buffers); integer bookkeeping buffers such as
+  ``num_batches_tracked`` are not parameters and not counted.
 * MACs: multiply-accumulates for one sample, from each leaf's ``macs(input_shape)``
   (0 for layers without one, e.g. activations). FLOPs ≈ 2 × MACs.
 * Memory: bytes of the leaf's output for one sample (and for ``batch_size`` samples when
@@ -176,18 +178,24 @@ def summary(model: Module, input_shape: Shape, *, batch_size: int | None = None)
     for name, leaf, in_shape, out_shape in calls:
         first = id(leaf) not in seen  # a layer called twice shows its parameters once
         seen.add(id(leaf))
-        trainable = sum(p.size for p in leaf._parameters.values()) if first else 0
+        trainable = sum(p.size for p in leaf._parameters.values()
+                        if p.requires_grad) if first else 0
         frozen = sum(np.size(getattr(leaf, b)) for b in leaf._buffers
                      if np.asarray(getattr(leaf, b)).dtype.kind == "f") if first else 0
+        frozen += sum(p.size for p in leaf._parameters.values()
+                      if not p.requires_grad) if first else 0
         nbytes = math.prod(out_shape) * dtype.itemsize
         macs = int(leaf.macs(in_shape)) if hasattr(leaf, "macs") else 0
         arith = leaf.shape_arithmetic(in_shape) if hasattr(leaf, "shape_arithmetic") else None
+        if arith is None and hasattr(leaf, "component_sizes"):  # recurrent layers' W, b, state
+            arith = "\n".join(leaf.component_sizes(in_shape))
         out.rows.append(LayerRow(name, type(leaf).__name__, in_shape, out_shape, trainable,
                                  frozen, macs, nbytes,
                                  None if batch_size is None else nbytes * int(batch_size), arith))
-    out.trainable_params = sum(p.size for p in params)
+    out.trainable_params = sum(p.size for p in params if p.requires_grad)
     buffers = [np.asarray(b) for _, b in model.named_buffers()]
-    out.non_trainable_params = sum(b.size for b in buffers if b.dtype.kind == "f")
+    out.non_trainable_params = (sum(b.size for b in buffers if b.dtype.kind == "f")
+                                + sum(p.size for p in params if not p.requires_grad))
     out.param_bytes = sum(p.data.nbytes for p in params) + sum(b.nbytes for b in buffers)
     return out
 

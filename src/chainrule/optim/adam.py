@@ -77,6 +77,8 @@ class Adam(Optimizer):
         one_m_b1, one_m_b2 = 1.0 - b1, 1.0 - b2
         mul, sub, sqrt, div = np.multiply, np.subtract, np.sqrt, np.divide
         for p, st, tmp, tmp2 in zip(self.params, self.state, self._scratch, self._scratch2):
+            if not p.requires_grad:  # frozen: no update, no decay, state untouched
+                continue
             w = p.data
             g = p.grad
             if wd != 0.0:

@@ -15,6 +15,11 @@ it round-trips through ``np.savez`` / ``np.load(..., allow_pickle=False)``:
 * ``"step"``: the number of ``step()`` calls so far (int64);
 * ``"<i>.<buffer>"``: state buffer ``buffer`` of the i-th parameter (e.g.
   ``"0.momentum_buffer"``, ``"3.exp_avg_sq"``).
+
+Frozen parameters (``Parameter.requires_grad = False``) stay in ``params`` but every
+``step()`` skips them: no update, no weight decay, and their state buffers keep their
+values. The step count is shared, so a parameter unfrozen later continues from the
+shared count and from its (zero) buffers, where PyTorch would start its own state afresh.
 """
 
 from __future__ import annotations

@@ -84,6 +84,8 @@ class SGD(Optimizer):
         nesterov = self.nesterov
         mul, add = np.multiply, np.add
         for p, st, tmp, nv in zip(self.params, self.state, self._scratch, self._scratch2):
+            if not p.requires_grad:  # frozen: no update, no decay, state untouched
+                continue
             w = p.data
             g = p.grad
             if wd != 0.0:
