@@ -1,0 +1,381 @@
+"""What RNN, LSTM and GRU share: parameters per layer and direction, lengths, stacking, BPTT.
+
+Each cell (``rnn.py``, ``lstm.py``, ``gru.py``) supplies three pieces: the weights its input
+projection uses (``_input_weights``), the forward time loop (``_recur``) and the reverse
+time loop (``_unrecur``). Everything else — the one input-projection GEMM per layer and
+direction, the input-side gradient GEMMs after the reverse loop, bidirectional and stacked
+layers, initial states and variable lengths — lives here, once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import init as initializers
+from ..backend import RNGLike, as_dtype, as_rng
+from ..core import Module, Parameter
+
+_INITS = ("pytorch", "keras")
+
+
+class _Plan:
+    """How one batch is laid out in time: the sort by length and the per-step row counts.
+
+    Rows are sorted by decreasing length (stable), so at step t the sequences still running
+    are the first ``bs[t]`` rows — PyTorch's ``pack_padded_sequence`` layout. ``order`` is
+    None when the batch is already sorted; ``rev`` (None without lengths: plain ``[::-1]``)
+    indexes each sequence reversed within its own length, padding left in place.
+    """
+
+    def __init__(self, lengths: Any, n: int, t: int) -> None:
+        self.n, self.t = n, t
+        self.order = self.lengths = self.rev = None
+        self.bs = [n] * t
+        self.ragged = False
+        if lengths is None:
+            return
+        lens = np.asarray(lengths)
+        if lens.shape != (n,) or lens.dtype.kind not in "iu":
+            raise ValueError(f"lengths must be an integer array of shape ({n},), got "
+                             f"{lens.dtype} {lens.shape}")
+        if n and (lens.min() < 1 or lens.max() > t):
+            raise ValueError(f"lengths must lie in [1, T={t}], got {lens.min()}..{lens.max()}")
+        if np.all(lens == t):
+            return
+        order = np.argsort(-lens, kind="stable")
+        self.order = None if np.array_equal(order, np.arange(n)) else order
+        self.lengths = lens[order].astype(np.intp)
+        self.bs = [int(b) for b in np.count_nonzero(self.lengths[None, :] >
+                                                    np.arange(t)[:, None], axis=1)]
+        self.ragged = True
+        steps = np.arange(t)[:, None]
+        self.rev = (np.where(steps < self.lengths, self.lengths - 1 - steps, steps),
+                    np.broadcast_to(np.arange(n)[None, :], (t, n)))
+
+    def sort(self, a: np.ndarray, axis: int = 0) -> np.ndarray:
+        """Rows of ``a`` (batch along ``axis``) in the plan's sorted order."""
+        return a if self.order is None else np.take(a, self.order, axis=axis)
+
+    def unsort(self, a: np.ndarray, axis: int = 0) -> np.ndarray:
+        """Inverse of ``sort``: a new array in the caller's batch order."""
+        if self.order is None:
+            return a
+        out = np.empty_like(a)
+        index = [slice(None)] * a.ndim
+        index[axis] = self.order
+        out[tuple(index)] = a
+        return out
+
+    def flip(self, a: np.ndarray) -> np.ndarray:
+        """Each sequence of time-major ``a`` (T, N, ...) reversed within its length (an
+        involution: flipping twice gives ``a`` back)."""
+        return np.ascontiguousarray(a[::-1]) if self.rev is None else a[self.rev]
+
+    def last(self, states: np.ndarray) -> np.ndarray:
+        """Each row's state after its true last step, from ``states`` (T+1, N, H)."""
+        if self.lengths is None:
+            return states[self.t]
+        return states[self.lengths, np.arange(self.n)]
+
+
+class RecurrentBase(Module):
+    """Shared machinery of the recurrent layers; see ``RNN``, ``LSTM`` and ``GRU``.
+
+    Layout. Sequences are batch-first ``x: (N, T, F)``. Internally the layer works
+    time-major with the batch sorted by decreasing length, so that each step reads and
+    writes contiguous ``(B_t, ·)`` blocks. For layer l and direction d (0 forward,
+    1 reverse) the parameters are ``weight_ih_l{l}`` (F_l, G·H), ``weight_hh_l{l}``
+    (H, G·H) and ``bias_l{l}`` (G·H), with ``_reverse`` appended for d = 1; G is the
+    number of gates (RNN 1, GRU 3, LSTM 4) and F_0 = F, F_l = H·dirs above.
+
+    Forward, per layer and direction:
+
+    1. ``A = X·W_x + b`` for all T steps in ONE matrix product ((T·N, F_l) × (F_l, G·H));
+       the reverse direction first reverses each sequence within its length;
+    2. the cell's time loop, which adds ``h_{t−1}·W_h`` and applies the gate equations;
+    3. the outputs of both directions are concatenated and feed the next layer.
+
+    Backward (BPTT), per layer from the top, per direction: the cell's reverse time loop
+    turns ∂L/∂h_t (from the output and from step t+1) into ``dA_t`` = ∂L/∂(pre-activation
+    input part) and ``dh_{t−1}``; then, once for all steps,
+
+    * ``∂L/∂W_x = Xᵀ·dA`` and ``∂L/∂b = Σ_{t,n} dA`` (one GEMM, one sum),
+    * ``∂L/∂W_h = Σ_t h_{t−1}ᵀ·dR_t`` as one GEMM over the stacked ``h_{t−1}``
+      (dR = dA except for the GRU's candidate gate),
+    * ``∂L/∂X = dA·W_xᵀ`` (one GEMM; the reverse direction's is flipped back),
+
+    and ∂L/∂X is the output gradient of the layer below (summed over directions).
+
+    Variable lengths (``lengths``, int (N,), each in [1, T]) follow PyTorch's packed
+    sequences: sequence n runs for steps t < L_n only. Its outputs at t ≥ L_n are 0, its
+    final state is the state after step L_n − 1, the reverse direction starts at step
+    L_n − 1, and its padded inputs get exactly 0 gradient (those steps are never computed,
+    so nothing flows into them).
+
+    Initial states: ``h0`` (and ``c0`` for LSTM) of shape (num_layers·dirs, N, H), in
+    PyTorch's order (layer-major, forward before reverse), or (N, H) when there is a
+    single layer and direction; zeros when omitted. After ``backward`` the gradients with
+    respect to them are in ``self.dh0`` (and ``self.dc0``), in the shape they were given.
+    After ``forward``, ``self.h_n`` (and ``self.c_n``) hold every layer's final states
+    (num_layers·dirs, N, H) like PyTorch's ``h_n``; only the returned output carries
+    gradient.
+
+    Output: ``return_sequences=True`` gives every h_t of the top layer, (N, T, H·dirs);
+    ``False`` gives the top layer's final states (N, H·dirs), forward then reverse (the
+    reverse direction's final state is its state at t = 0).
+
+    ``input_grad=False`` makes backward skip ∂L/∂x (the last GEMM) and return None, as for
+    ``Linear``; ``fit`` sets it when the layer reads the data. ``init="pytorch"`` (default)
+    draws every weight and bias from U(−1/√H, 1/√H); ``init="keras"`` uses Glorot-uniform
+    input weights, orthogonal recurrent weights and zero biases. Parameters, activations
+    and gradients are float32 unless ``dtype`` says otherwise; input of another dtype is
+    cast. Reduction: none (gradients sum over batch and time).
+    """
+
+    _gates = 1
+    _states = ("h",)
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, *,
+                 bidirectional: bool = False, return_sequences: bool = True, bias: bool = True,
+                 init: str = "pytorch", input_grad: bool = True, rng: RNGLike = None,
+                 dtype: Any = None) -> None:
+        super().__init__()
+        sizes = (input_size, hidden_size, num_layers)
+        if any(int(s) < 1 for s in sizes):
+            raise ValueError(f"{type(self).__name__} needs positive input_size, hidden_size "
+                             f"and num_layers, got {sizes}")
+        if init not in _INITS:
+            raise ValueError(f"init must be one of {_INITS}, got {init!r}")
+        self.input_size, self.hidden_size, self.num_layers = (int(s) for s in sizes)
+        self.bidirectional = bool(bidirectional)
+        self.num_directions = 2 if self.bidirectional else 1
+        self.return_sequences = bool(return_sequences)
+        self.use_bias = bool(bias)
+        self.init = init
+        self.input_grad = bool(input_grad)
+        self.dtype = as_dtype(dtype)
+        gh, h = self._gates * self.hidden_size, self.hidden_size
+        for layer, d in self._cells():
+            sfx = self._suffix(layer, d)
+            fin = self.input_size if layer == 0 else h * self.num_directions
+            setattr(self, f"weight_ih{sfx}", Parameter(np.empty((fin, gh), dtype=self.dtype)))
+            setattr(self, f"weight_hh{sfx}", Parameter(np.empty((h, gh), dtype=self.dtype)))
+            if self.use_bias:
+                setattr(self, f"bias{sfx}", Parameter(np.empty(gh, dtype=self.dtype)))
+                for name, size in self._extra_biases():
+                    setattr(self, f"{name}{sfx}", Parameter(np.empty(size, dtype=self.dtype)))
+        self._cache: Any = None
+        self.dh0: np.ndarray | None = None
+        self.h_n: np.ndarray | None = None
+        self.reset_parameters(rng)
+
+    # ------------------------------------------------------------------ parameters
+    def _cells(self) -> list[tuple[int, int]]:
+        return [(layer, d) for layer in range(self.num_layers)
+                for d in range(self.num_directions)]
+
+    @staticmethod
+    def _suffix(layer: int, d: int) -> str:
+        return f"_l{layer}" + ("_reverse" if d else "")
+
+    def _extra_biases(self) -> list[tuple[str, int]]:
+        """(name, size) of biases beyond ``bias_l*`` (the GRU's ``bias_hn``)."""
+        return []
+
+    def cell_parameters(self, layer: int, d: int = 0) -> tuple[Parameter, ...]:
+        """``(weight_ih, weight_hh, bias or None, extra biases...)`` of one layer/direction."""
+        sfx = self._suffix(layer, d)
+        extra = tuple(getattr(self, f"{n}{sfx}", None) for n, _ in self._extra_biases())
+        return (getattr(self, f"weight_ih{sfx}"), getattr(self, f"weight_hh{sfx}"),
+                getattr(self, f"bias{sfx}", None), *extra)
+
+    def reset_parameters(self, rng: RNGLike = None) -> None:
+        """Redraw every weight and bias (see ``init`` in the class docstring)."""
+        rng = as_rng(rng)
+        k = 1.0 / float(np.sqrt(self.hidden_size))
+        for layer, d in self._cells():
+            params = [p for p in self.cell_parameters(layer, d) if p is not None]
+            if self.init == "pytorch":
+                for p in params:
+                    p.data[...] = initializers.uniform(p.shape, rng, p.dtype, -k, k)
+            else:
+                wx, wh, *biases = params
+                wx.data[...] = initializers.glorot_uniform(wx.shape, rng, wx.dtype)
+                wh.data[...] = initializers.orthogonal(wh.shape, rng, wh.dtype)
+                for p in biases:
+                    p.data[...] = 0.0
+        self._after_reset()
+
+    def _after_reset(self) -> None:
+        """Hook for cell-specific initial values (the LSTM's forget-gate bias)."""
+
+    # ------------------------------------------------------------------ cell interface
+    def _input_weights(self, layer: int, d: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """(W_x, b) as the input projection uses them (cells may permute or scale columns)."""
+        wx, _, b, *_ = self.cell_parameters(layer, d)
+        return wx.data, (None if b is None else b.data)
+
+    def _recur(self, a: np.ndarray, init: list[np.ndarray], plan: _Plan, layer: int,
+               d: int) -> tuple[list[np.ndarray], Any]:
+        """Forward time loop over A (T, N, G·H); return ([S, other states...], cache), each
+        state (T+1, N, H) with the initial state at index 0 and padding rows 0."""
+        raise NotImplementedError
+
+    def _unrecur(self, cache: Any, states: list[np.ndarray], dhs: np.ndarray | None,
+                 dfinal: list[np.ndarray | None], plan: _Plan, layer: int,
+                 d: int) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Reverse time loop: accumulate ∂L/∂W_h (and cell-only biases); return dA (T, N,
+        G·H) and the gradients of the initial states."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ protocol
+    def _initial(self, given: np.ndarray | None, name: str, n: int, plan: _Plan,
+                 dt: np.dtype) -> tuple[np.ndarray, bool]:
+        cells, h = self.num_layers * self.num_directions, self.hidden_size
+        if given is None:
+            return np.zeros((cells, n, h), dtype=dt), False
+        s = np.asarray(given)
+        flat = s.ndim == 2 and cells == 1
+        if flat:
+            s = s[None]
+        if s.shape != (cells, n, h):
+            raise ValueError(f"{type(self).__name__}: {name} must have shape ({cells}, {n}, {h})"
+                             f"{f' or ({n}, {h})' if cells == 1 else ''}, got {np.shape(given)}")
+        return plan.sort(s.astype(dt, copy=False), axis=1), flat
+
+    def _forward(self, x: np.ndarray, given: dict[str, np.ndarray | None], lengths: Any
+                 ) -> np.ndarray:
+        dt = self.cell_parameters(0)[0].dtype
+        x = np.asarray(x)
+        if x.ndim != 3 or x.shape[2] != self.input_size or x.shape[1] < 1:
+            raise ValueError(f"{type(self).__name__} expects input of shape (N, T ≥ 1, "
+                             f"{self.input_size}), got {tuple(x.shape)}")
+        if x.dtype != dt:
+            x = x.astype(dt)
+        n, t, _ = x.shape
+        plan = _Plan(lengths, n, t)
+        inp = np.ascontiguousarray(plan.sort(x, axis=0).transpose(1, 0, 2))
+        init, flat = {}, {}
+        for name in self._states:
+            init[name], flat[name] = self._initial(given.get(f"{name}0"), f"{name}0", n, plan, dt)
+        layers, finals = [], {name: [] for name in self._states}
+        for layer in range(self.num_layers):
+            outs, caches = [], []
+            for d in range(self.num_directions):
+                k = layer * self.num_directions + d
+                xd = inp if d == 0 else plan.flip(inp)
+                wx, b = self._input_weights(layer, d)
+                a = np.empty((t, n, wx.shape[1]), dtype=dt)
+                np.dot(xd.reshape(t * n, -1), wx, out=a.reshape(t * n, -1))
+                if b is not None:
+                    a += b
+                states, cache = self._recur(a, [init[s][k] for s in self._states], plan,
+                                            layer, d)
+                for name, st in zip(self._states, states):
+                    finals[name].append(plan.last(st))
+                outs.append(states[0][1:] if d == 0 else plan.flip(states[0][1:]))
+                caches.append((xd, states, cache))
+            layers.append(caches)
+            inp = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=2)
+        for name in self._states:
+            setattr(self, f"{name}_n", plan.unsort(np.stack(finals[name]), axis=1))
+        self._cache = (plan, layers, flat)
+        if self.return_sequences:
+            return np.ascontiguousarray(plan.unsort(inp.transpose(1, 0, 2), axis=0))
+        top = finals["h"][-self.num_directions:]
+        return plan.unsort(top[0].copy() if len(top) == 1 else np.concatenate(top, axis=1))
+
+    def backward(self, dy: np.ndarray) -> np.ndarray | None:
+        """BPTT through every layer and direction (see the class docstring); return ∂L/∂x."""
+        plan, layers, flat = self._cached(self._cache)
+        n, t, h, dirs = plan.n, plan.t, self.hidden_size, self.num_directions
+        dt = self.cell_parameters(0)[0].dtype
+        dy = np.asarray(dy, dtype=dt)
+        want = (n, t, h * dirs) if self.return_sequences else (n, h * dirs)
+        if dy.shape != want:
+            raise ValueError(f"{type(self).__name__}.backward expects dy of shape {want}, "
+                             f"got {dy.shape}")
+        d_top = None
+        if self.return_sequences:
+            d_seq = np.ascontiguousarray(plan.sort(dy, axis=0).transpose(1, 0, 2))
+        else:
+            d_seq, d_top = None, plan.sort(dy, axis=0)
+        d_init = {s: np.empty((self.num_layers * dirs, n, h), dtype=dt) for s in self._states}
+        for layer in reversed(range(self.num_layers)):
+            d_inp = None
+            need_dx = layer > 0 or self.input_grad
+            for d in range(dirs):
+                xd, states, cache = layers[layer][d]
+                dhs = None
+                if d_seq is not None:
+                    dhs = d_seq[..., d * h:(d + 1) * h]
+                    dhs = plan.flip(dhs) if d else dhs
+                dfinal: list[np.ndarray | None] = [None] * len(self._states)
+                if d_top is not None and layer == self.num_layers - 1:
+                    dfinal[0] = d_top[:, d * h:(d + 1) * h]
+                da, dstart = self._unrecur(cache, states, dhs, dfinal, plan, layer, d)
+                wx, _, b, *_ = self.cell_parameters(layer, d)
+                da2 = da.reshape(t * n, -1)
+                wx.grad += xd.reshape(t * n, -1).T @ da2
+                if b is not None:
+                    b.grad += da2.sum(axis=0)
+                for name, g in zip(self._states, dstart):
+                    d_init[name][layer * dirs + d] = g
+                if need_dx:
+                    dxd = (da2 @ wx.data.T).reshape(t, n, -1)
+                    dxd = plan.flip(dxd) if d else dxd
+                    if d_inp is None:
+                        d_inp = dxd
+                    else:
+                        d_inp += dxd
+            d_seq = d_inp
+        for name in self._states:
+            g = plan.unsort(d_init[name], axis=1)
+            setattr(self, f"d{name}0", g[0] if flat[name] else g)
+        if not self.input_grad:
+            return None
+        return np.ascontiguousarray(plan.unsort(d_seq.transpose(1, 0, 2), axis=0))
+
+    # ------------------------------------------------------------------ shapes and display
+    def _check_features(self, input_shape: tuple[int, ...]) -> tuple[int, int]:
+        if len(input_shape) != 2 or int(input_shape[1]) != self.input_size:
+            raise ValueError(f"{type(self).__name__} expects (T, {self.input_size}) per sample, "
+                             f"got {tuple(input_shape)}")
+        return int(input_shape[0]), int(input_shape[1])
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        t, _ = self._check_features(input_shape)
+        out = self.hidden_size * self.num_directions
+        return (t, out) if self.return_sequences else (out,)
+
+    def macs(self, input_shape: tuple[int, ...]) -> int:
+        """Multiply-accumulates of the whole sequence: T·(F_l + H)·G·H per layer and direction
+        (the input projection and the recurrent product; gate arithmetic not counted)."""
+        t, _ = self._check_features(input_shape)
+        return t * sum((wx.shape[0] + self.hidden_size) * wx.shape[1]
+                       for wx, *_ in (self.cell_parameters(lay, d) for lay, d in self._cells()))
+
+    def component_sizes(self, input_shape: tuple[int, ...]) -> list[str]:
+        """Lines for ``summary()``: weights and biases per layer, state and output sizes."""
+        self._check_features(input_shape)
+        rows = []
+        times = " (×2: forward, reverse)" if self.bidirectional else ""
+        for layer in range(self.num_layers):
+            wx, wh, b, *extra = self.cell_parameters(layer)
+            parts = [f"W_x {wx.shape[0]}×{wx.shape[1]}", f"W_h {wh.shape[0]}×{wh.shape[1]}"]
+            if b is not None:
+                parts.append(f"b {b.shape[0]}")
+            parts += [f"{n} {p.shape[0]}" for (n, _), p in zip(self._extra_biases(), extra)
+                      if p is not None]
+            rows.append(f"layer {layer}: " + ", ".join(parts) + times)
+        states = ", ".join(f"{s} ({self.hidden_size},)" for s in self._states)
+        rows.append(f"state per layer and direction: {states}; output "
+                    f"{self.output_shape(input_shape)}")
+        return rows
+
+    def extra_repr(self) -> str:
+        return (f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
+                f"bidirectional={self.bidirectional}, "
+                f"return_sequences={self.return_sequences}")

@@ -1,0 +1,180 @@
+"""Long short-term memory (Hochreiter & Schmidhuber, 1997), PyTorch's equations and gate order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._recurrent_base import RecurrentBase, _Plan
+
+
+class LSTM(RecurrentBase):
+    """LSTM over batch-first sequences, ``nn.LSTM(batch_first=True)``'s equations.
+
+    For each step t (σ the logistic sigmoid, ⊙ elementwise, gates in PyTorch's order i, f,
+    g, o along the 4·H columns)::
+
+        [a_i a_f a_g a_o] = x_t·W_x + h_{t−1}·W_h + b
+        i = σ(a_i)   f = σ(a_f)   g = tanh(a_g)   o = σ(a_o)
+        c_t = f ⊙ c_{t−1} + i ⊙ g
+        h_t = o ⊙ tanh(c_t)
+
+    ``x_t·W_x + b`` is computed for all steps in one product before the loop (see
+    ``RecurrentBase``). Inside the loop the columns are kept in the order i, f, o, g with
+    the sigmoid columns of W_x, W_h and b halved — exact in floating point — so a single
+    ``tanh`` over the block gives all four gates: σ(a) = ½ + ½·tanh(a/2).
+
+    Backward (BPTT)
+    ---------------
+    With ``δh_t = ∂L/∂h_t`` (from the output at t, plus the recurrent term ``dh_t`` carried
+    from step t+1) and ``δc_t`` (carried from step t+1), for t = T−1 … 0::
+
+        da_o = δh_t ⊙ tanh(c_t) ⊙ o(1 − o)
+        δc   = δc_t + δh_t ⊙ o ⊙ (1 − tanh²(c_t))
+        da_i = δc ⊙ g ⊙ i(1 − i)     da_f = δc ⊙ c_{t−1} ⊙ f(1 − f)     da_g = δc ⊙ i ⊙ (1 − g²)
+        δc_{t−1} = δc ⊙ f            dh_{t−1} = da_t·W_hᵀ
+
+    The factors that do not depend on δ (``tanh(c_t)·o(1−o)``, ``o(1 − tanh²c_t)``,
+    ``g·i(1−i)``, ...) are formed for all steps at once before the loop, leaving seven
+    array operations per step. After the loop: ``∂L/∂W_h = Σ_t h_{t−1}ᵀ·da_t``,
+    ``∂L/∂W_x = Σ_t x_tᵀ·da_t``, ``∂L/∂b = Σ_{t,n} da_t``, ``∂L/∂x_t = da_t·W_xᵀ`` (one
+    GEMM each); ``dh0 = dh_{−1}``, ``dc0 = δc_{−1}``.
+
+    Shapes
+    ------
+    x, dx: (N, T, F)   W_x ``weight_ih_l{k}``: (F_k, 4H)   W_h ``weight_hh_l{k}``: (H, 4H)
+    b ``bias_l{k}``: (4H,)   h0, c0, dh0, dc0, h_n, c_n: (num_layers·dirs, N, H)
+    y: (N, T, H·dirs) or (N, H·dirs) with ``return_sequences=False``.
+
+    Parameters: 4·(F_k·H + H·H + H) per layer and direction with one bias per gate
+    (PyTorch has 4·(F_k·H + H·H + 2H): two biases whose sum is the only thing that matters).
+    From PyTorch: ``weight_ih_l{k} = w.weight_ih_l{k}.T``, ``weight_hh_l{k} =
+    w.weight_hh_l{k}.T``, ``bias_l{k} = w.bias_ih_l{k} + w.bias_hh_l{k}`` (same for
+    ``_reverse``). ``unit_forget_bias=True`` sets the forget block of every bias to 1 after
+    initialisation, like Keras's ``unit_forget_bias``. Keras's kernels use the same gate
+    order (i, f, c, o) and layout (in, 4H).
+
+    See ``RecurrentBase`` for stacking, ``bidirectional``, ``lengths`` and initial states:
+    ``forward(x, h0=None, c0=None, lengths=None)``; after backward ``dh0``/``dc0``.
+    """
+
+    _gates = 4
+    _states = ("h", "c")
+
+    unit_forget_bias = False  # read by the initialisation inside RecurrentBase.__init__
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, *,
+                 bidirectional: bool = False, return_sequences: bool = True, bias: bool = True,
+                 init: str = "pytorch", unit_forget_bias: bool = False,
+                 input_grad: bool = True, rng: Any = None, dtype: Any = None) -> None:
+        super().__init__(input_size, hidden_size, num_layers, bidirectional=bidirectional,
+                         return_sequences=return_sequences, bias=bias, init=init,
+                         input_grad=input_grad, rng=rng, dtype=dtype)
+        self.dc0: np.ndarray | None = None
+        self.c_n: np.ndarray | None = None
+        self.unit_forget_bias = bool(unit_forget_bias)
+        self._after_reset()  # draws nothing: the random stream is the same either way
+
+    def _after_reset(self) -> None:
+        if self.unit_forget_bias and self.use_bias:
+            h = self.hidden_size
+            for layer, d in self._cells():
+                self.cell_parameters(layer, d)[2].data[h:2 * h] = 1.0
+
+    def forward(self, x: np.ndarray, h0: np.ndarray | None = None,
+                c0: np.ndarray | None = None, lengths: Any = None, *,
+                training: bool = False) -> np.ndarray:
+        """Run every layer and direction over the sequence; see the class docstring."""
+        return self._forward(x, {"h0": h0, "c0": c0}, lengths)
+
+    def _columns(self) -> np.ndarray:
+        h = self.hidden_size  # internal order i, f, o, g
+        return np.r_[0:2 * h, 3 * h:4 * h, 2 * h:3 * h]
+
+    def _input_weights(self, layer: int, d: int) -> tuple[np.ndarray, np.ndarray | None]:
+        wx, _, b = self.cell_parameters(layer, d)
+        cols, h3 = self._columns(), 3 * self.hidden_size
+        w = wx.data[:, cols]
+        w[:, :h3] *= 0.5
+        if b is None:
+            return w, None
+        bb = b.data[cols]
+        bb[:h3] *= 0.5
+        return w, bb
+
+    def _recur(self, a: np.ndarray, init: list[np.ndarray], plan: _Plan, layer: int,
+               d: int) -> tuple[list[np.ndarray], Any]:
+        t, n, _ = a.shape
+        h = self.hidden_size
+        wh = self.cell_parameters(layer, d)[1].data[:, self._columns()]
+        wh[:, :3 * h] *= 0.5
+        alloc = np.zeros if plan.ragged else np.empty
+        s = alloc((t + 1, n, h), dtype=a.dtype)
+        c = alloc((t + 1, n, h), dtype=a.dtype)
+        tc = alloc((t, n, h), dtype=a.dtype)
+        s[0], c[0] = init
+        tmp = np.empty((n, 4 * h), dtype=a.dtype)
+        ig = np.empty((n, h), dtype=a.dtype)
+        dot, tanh, mul = np.dot, np.tanh, np.multiply
+        for step, bsz in enumerate(plan.bs):
+            g = a[step, :bsz]          # holds x·W_x + b; becomes [i f o g]
+            dot(s[step, :bsz], wh, out=tmp[:bsz])
+            g += tmp[:bsz]
+            tanh(g, out=g)
+            sig = g[:, :3 * h]
+            sig *= 0.5
+            sig += 0.5
+            ct = c[step + 1, :bsz]
+            mul(g[:, h:2 * h], c[step, :bsz], out=ct)
+            mul(g[:, :h], g[:, 3 * h:], out=ig[:bsz])
+            ct += ig[:bsz]
+            tanh(ct, out=tc[step, :bsz])
+            mul(g[:, 2 * h:3 * h], tc[step, :bsz], out=s[step + 1, :bsz])
+        return [s, c], (a, tc)
+
+    def _unrecur(self, cache: Any, states: list[np.ndarray], dhs: np.ndarray | None,
+                 dfinal: list[np.ndarray | None], plan: _Plan, layer: int,
+                 d: int) -> tuple[np.ndarray, list[np.ndarray]]:
+        gates, tc = cache
+        s, c = states
+        t, n, _ = gates.shape
+        h = self.hidden_size
+        dt = gates.dtype
+        g4 = gates.reshape(t, n, 4, h)              # internal order i, f, o, g
+        i, f, o, g = g4[:, :, 0], g4[:, :, 1], g4[:, :, 2], g4[:, :, 3]
+        # δ-free factors for all steps at once, in PyTorch's order i, f, g, o.
+        p4 = np.empty((t, n, 4, h), dtype=dt)
+        sd = g4[:, :, :3] * (1.0 - g4[:, :, :3])    # σ' of i, f, o
+        np.multiply(sd[:, :, 0], g, out=p4[:, :, 0])
+        np.multiply(sd[:, :, 1], c[:-1], out=p4[:, :, 1])
+        np.multiply(g, g, out=p4[:, :, 2])
+        np.subtract(1.0, p4[:, :, 2], out=p4[:, :, 2])
+        p4[:, :, 2] *= i
+        np.multiply(sd[:, :, 2], tc, out=p4[:, :, 3])
+        q = tc * tc
+        np.subtract(1.0, q, out=q)
+        q *= o
+        del sd
+        da = (np.zeros if plan.ragged else np.empty)((t, n, 4 * h), dtype=dt)
+        da4 = da.reshape(t, n, 4, h)
+        whT = self.cell_parameters(layer, d)[1].data.T
+        ch = np.zeros((n, h), dtype=dt) if dfinal[0] is None else np.array(dfinal[0], dtype=dt)
+        cc = np.zeros((n, h), dtype=dt) if dfinal[1] is None else np.array(dfinal[1], dtype=dt)
+        dc = np.empty((n, h), dtype=dt)
+        dot, mul = np.dot, np.multiply
+        for step in reversed(range(t)):
+            bsz = plan.bs[step]
+            dh = ch[:bsz]
+            if dhs is not None:
+                dh += dhs[step, :bsz]
+            mul(dh, p4[step, :bsz, 3], out=da4[step, :bsz, 3])
+            dct = dc[:bsz]
+            mul(dh, q[step, :bsz], out=dct)
+            dct += cc[:bsz]
+            mul(p4[step, :bsz, :3], dct[:, None, :], out=da4[step, :bsz, :3])
+            mul(dct, f[step, :bsz], out=cc[:bsz])
+            dot(da[step, :bsz], whT, out=ch[:bsz])
+        wh = self.cell_parameters(layer, d)[1]
+        wh.grad += s[:-1].reshape(t * n, h).T @ da.reshape(t * n, 4 * h)
+        return da, [ch, cc]

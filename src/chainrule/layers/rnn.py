@@ -1,0 +1,104 @@
+"""Elman recurrent network: h_t = φ(x_t·W_x + h_{t−1}·W_h + b), φ = tanh or ReLU."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._recurrent_base import RecurrentBase, _Plan
+
+
+class RNN(RecurrentBase):
+    """Elman RNN over batch-first sequences, ``nn.RNN(batch_first=True)``'s equations::
+
+        a_t = x_t·W_x + b + h_{t−1}·W_h        (x·W_x + b for all steps in one product)
+        h_t = φ(a_t),   φ = tanh (default) or relu (``nonlinearity='relu'``)
+
+    Backward (BPTT)
+    ---------------
+    With ``δh_t = ∂L/∂h_t`` (output gradient at t plus ``dh_t`` carried from step t+1),
+    for t = T−1 … 0::
+
+        da_t = δh_t ⊙ φ'(a_t)        φ' = 1 − h_t² (tanh), [h_t > 0] (relu)
+        dh_{t−1} = da_t·W_hᵀ
+
+    φ' is formed for all steps before the loop. After it: ``∂L/∂W_h = Σ_t h_{t−1}ᵀ·da_t``,
+    ``∂L/∂W_x = Σ_t x_tᵀ·da_t``, ``∂L/∂b = Σ_{t,n} da_t``, ``∂L/∂x_t = da_t·W_xᵀ``;
+    ``dh0 = dh_{−1}``. The relu derivative at exactly 0 is taken as 0 (PyTorch's choice).
+
+    Shapes
+    ------
+    x, dx: (N, T, F)   W_x ``weight_ih_l{k}``: (F_k, H)   W_h ``weight_hh_l{k}``: (H, H)
+    b ``bias_l{k}``: (H,)   h0, dh0, h_n: (num_layers·dirs, N, H)
+    y: (N, T, H·dirs) or (N, H·dirs) with ``return_sequences=False``.
+
+    Parameters: F_k·H + H·H + H per layer and direction (PyTorch's two biases add up to
+    one: ``bias_l{k} = w.bias_ih_l{k} + w.bias_hh_l{k}``; ``weight_ih_l{k} =
+    w.weight_ih_l{k}.T``, ``weight_hh_l{k} = w.weight_hh_l{k}.T``; same for ``_reverse``).
+
+    See ``RecurrentBase`` for stacking, ``bidirectional``, ``lengths`` and initial states:
+    ``forward(x, h0=None, lengths=None)``; after backward ``dh0``.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, *,
+                 nonlinearity: str = "tanh", bidirectional: bool = False,
+                 return_sequences: bool = True, bias: bool = True, init: str = "pytorch",
+                 input_grad: bool = True, rng: Any = None, dtype: Any = None) -> None:
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        super().__init__(input_size, hidden_size, num_layers, bidirectional=bidirectional,
+                         return_sequences=return_sequences, bias=bias, init=init,
+                         input_grad=input_grad, rng=rng, dtype=dtype)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, x: np.ndarray, h0: np.ndarray | None = None, lengths: Any = None, *,
+                training: bool = False) -> np.ndarray:
+        """Run every layer and direction over the sequence; see the class docstring."""
+        return self._forward(x, {"h0": h0}, lengths)
+
+    def _recur(self, a: np.ndarray, init: list[np.ndarray], plan: _Plan, layer: int,
+               d: int) -> tuple[list[np.ndarray], Any]:
+        t, n, h = a.shape
+        wh = self.cell_parameters(layer, d)[1].data
+        s = (np.zeros if plan.ragged else np.empty)((t + 1, n, h), dtype=a.dtype)
+        s[0] = init[0]
+        relu = self.nonlinearity == "relu"
+        for step, bsz in enumerate(plan.bs):
+            ht = s[step + 1, :bsz]
+            np.dot(s[step, :bsz], wh, out=ht)
+            ht += a[step, :bsz]
+            if relu:
+                np.maximum(ht, 0, out=ht)
+            else:
+                np.tanh(ht, out=ht)
+        return [s], None
+
+    def _unrecur(self, cache: Any, states: list[np.ndarray], dhs: np.ndarray | None,
+                 dfinal: list[np.ndarray | None], plan: _Plan, layer: int,
+                 d: int) -> tuple[np.ndarray, list[np.ndarray]]:
+        (s,) = states
+        t, n, h = s.shape[0] - 1, s.shape[1], self.hidden_size
+        dt = s.dtype
+        y = s[1:]
+        if self.nonlinearity == "relu":
+            dphi = (y > 0).astype(dt)
+        else:
+            dphi = y * y
+            np.subtract(1.0, dphi, out=dphi)
+        da = (np.zeros if plan.ragged else np.empty)((t, n, h), dtype=dt)
+        wh = self.cell_parameters(layer, d)[1]
+        whT = wh.data.T
+        ch = np.zeros((n, h), dtype=dt) if dfinal[0] is None else np.array(dfinal[0], dtype=dt)
+        for step in reversed(range(t)):
+            bsz = plan.bs[step]
+            dh = ch[:bsz]
+            if dhs is not None:
+                dh += dhs[step, :bsz]
+            np.multiply(dh, dphi[step, :bsz], out=da[step, :bsz])
+            np.dot(da[step, :bsz], whT, out=ch[:bsz])
+        wh.grad += s[:-1].reshape(t * n, h).T @ da.reshape(t * n, h)
+        return da, [ch]
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", nonlinearity={self.nonlinearity!r}"
