@@ -47,21 +47,44 @@ class _Elementwise(Module):
         return tuple(input_shape)
 
 
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """σ(x) = 1/(1 + e^{−x}), accurate to a few ulp (relative) on both tails; never overflows.
+
+    With ``e = e^{−|x|} ∈ (0, 1]`` (which cannot overflow), ``σ(x) = 1/(1 + e)`` for x ≥ 0
+    and ``e/(1 + e)`` for x < 0: one quotient ``num/(1 + e)`` with ``num = max(step(x), e)``
+    (step(x) = 1 for x ≥ 0, else 0). No cancellation anywhere, so σ(−20) = 2.06e-9 in
+    float32 and σ(−700) = 9.9e-305 in float64, where ``½(1 + tanh(x/2))`` gives 0 (it
+    subtracts two numbers near 1). Measured as fast as that tanh form (five ufunc passes).
+    Non-float input is computed in float32.
+    """
+    x = np.asarray(x)
+    if x.dtype.kind != "f":
+        x = x.astype(np.float32)
+    e = np.abs(x)
+    np.negative(e, out=e)
+    with np.errstate(under="ignore"):  # e^{−|x|} → 0 (subnormal) far out is intended
+        np.exp(e, out=e)
+    y = np.greater_equal(x, 0, out=np.empty_like(x), casting="unsafe")  # step(x)
+    np.maximum(y, e, out=y)  # the numerator: 1 or e (NaN stays NaN)
+    e += 1.0
+    y /= e
+    return y
+
+
 class Sigmoid(_Elementwise):
     """Logistic sigmoid ``y = σ(x) = 1 / (1 + e^{−x})``.
 
-    Computed as ``½(1 + tanh(x/2))``, which is the same function but never overflows
-    (σ(±1e3) is exactly 1 or 0, with no warning).
+    Computed from ``e^{−|x|}`` (see ``sigmoid``): relative error of a few ulp over the
+    whole range, both tails (σ(−30) ≈ 9.4e-14 in float32, not 0), no overflow and no
+    warning (σ(±1e3) is exactly 1 or 0; below about −87 in float32 the result is subnormal).
 
-    Backward: ``σ'(x) = σ(x)(1 − σ(x))``, so ``dx = dy ⊙ y ⊙ (1 − y)``.
+    Backward: ``σ'(x) = σ(x)(1 − σ(x))``, so ``dx = dy ⊙ y ⊙ (1 − y)`` (PyTorch's formula;
+    for x ≫ 0, where y rounds to 1, it is 0 rather than e^{−x}).
     """
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         """y = σ(x)."""
-        y = np.tanh(x * 0.5)
-        y += 1.0
-        y *= 0.5
-        self._cache = y
+        self._cache = y = sigmoid(x)
         return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
