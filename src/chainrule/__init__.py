@@ -16,6 +16,8 @@ from .layers import (
     BatchNorm2d,
     Conv1d,
     Conv2d,
+    ConvLSTM1d,
+    ConvLSTM2d,
     ConvTranspose2d,
     Cropping2d,
     Dropout,
@@ -52,4 +54,5 @@ __all__ = [
     "get_array_module", "gradcheck", "init", "load", "metrics", "models", "optim", "save", "train",
 ]
 # Sequence convolutions and pools (issue 11).
-__all__ += ["AvgPool1d", "Conv1d", "GlobalAvgPool1d", "GlobalMaxPool1d", "MaxPool1d"]
+__all__ += ["AvgPool1d", "Conv1d", "ConvLSTM1d", "ConvLSTM2d", "GlobalAvgPool1d",
+            "GlobalMaxPool1d", "MaxPool1d"]

@@ -54,6 +54,7 @@ from .layers import (
     ZeroPad2d,
 )
 from .layers.conv1d import Conv1d
+from .layers.convlstm import ConvLSTM1d, ConvLSTM2d
 from .layers.pool1d import AvgPool1d, GlobalAvgPool1d, GlobalMaxPool1d, MaxPool1d
 from .losses import BCEWithLogits, MSELoss, SoftmaxCrossEntropy
 from .models import CNN
@@ -264,6 +265,28 @@ register("GlobalAvgPool1d", lambda rng: (GlobalAvgPool1d(), rng.standard_normal(
 register("GlobalAvgPool1d lengths", lambda rng: (
     _WithKwargs(GlobalAvgPool1d(), lengths=np.array([1, 5, 3])), rng.standard_normal((3, 5, 2)),
     False))
+
+
+def _randomised(layer: Module, rng: np.random.Generator, scale: float = 0.5) -> Module:
+    """Every parameter redrawn from N(0, scale²): no zero biases, every gate term matters."""
+    for p in layer.parameters():
+        p.data[...] = scale * rng.standard_normal(p.shape)
+    return layer
+
+
+register("ConvLSTM1d k3 same sequences", lambda rng: (
+    _randomised(ConvLSTM1d(2, 3, 3, return_sequences=True), rng),
+    rng.standard_normal((2, 4, 5, 2)), False), max_checks=40)
+register("ConvLSTM1d k2 valid last, initial state", lambda rng: (
+    _WithKwargs(_randomised(ConvLSTM1d(2, 2, 2, padding="valid"), rng),
+                initial_state=(rng.standard_normal((1, 5, 2)), rng.standard_normal((1, 5, 2)))),
+    rng.standard_normal((1, 3, 6, 2)), False), max_checks=40)
+register("ConvLSTM2d k(3,2) same sequences", lambda rng: (
+    _randomised(ConvLSTM2d(2, 2, (3, 2), return_sequences=True), rng),
+    rng.standard_normal((2, 3, 4, 3, 2)), False), max_checks=40)
+register("ConvLSTM2d k2 valid last", lambda rng: (
+    _randomised(ConvLSTM2d(1, 2, 2, padding="valid"), rng),
+    rng.standard_normal((1, 2, 4, 3, 1)), False), max_checks=40)
 
 
 # Losses: build(rng) -> (loss, prediction, target).

@@ -14,6 +14,7 @@ from .activation import (
 from .conv import Conv2d
 from .conv1d import Conv1d
 from .conv_transpose import ConvTranspose2d
+from .convlstm import ConvLSTM1d, ConvLSTM2d
 from .dropout import Dropout
 from .linear import Linear
 from .noise import GaussianNoise
@@ -29,4 +30,5 @@ __all__ = [
     "Softmax", "Tanh", "Upsample2d", "ZeroPad2d", "activation",
 ]
 # Sequence convolutions and pools (issue 11).
-__all__ += ["AvgPool1d", "Conv1d", "GlobalAvgPool1d", "GlobalMaxPool1d", "MaxPool1d"]
+__all__ += ["AvgPool1d", "Conv1d", "ConvLSTM1d", "ConvLSTM2d", "GlobalAvgPool1d",
+            "GlobalMaxPool1d", "MaxPool1d"]

@@ -124,7 +124,7 @@ def _chunks(b: int, per_frame: int) -> Iterator[slice]:
 
 
 def conv(xp: np.ndarray, w2: np.ndarray, geom: Geom, so: tuple[int, ...], owner: Any,
-         bias: np.ndarray | None = None) -> np.ndarray:
+         bias: np.ndarray | None = None, buf: str = "_col_buf") -> np.ndarray:
     """``y₂ = col·W₂ (+ b)`` as a fresh (B·∏So, O) array, col built chunk by chunk."""
     b, c = xp.shape[0], xp.shape[-1]
     rows, kc = math.prod(so), math.prod(geom[0]) * c
@@ -132,7 +132,7 @@ def conv(xp: np.ndarray, w2: np.ndarray, geom: Geom, so: tuple[int, ...], owner:
     view = windows(xp, geom, so)
     for ch in _chunks(b, rows * kc * xp.itemsize):
         n = ch.stop - ch.start
-        col = scratch(owner, "_col_buf", (n, *so, *geom[0], c), xp.dtype)
+        col = scratch(owner, buf, (n, *so, *geom[0], c), xp.dtype)
         np.copyto(col, view[ch])
         np.matmul(col.reshape(n * rows, kc), w2, out=y[ch.start * rows:ch.stop * rows])
     if bias is not None:
@@ -141,10 +141,11 @@ def conv(xp: np.ndarray, w2: np.ndarray, geom: Geom, so: tuple[int, ...], owner:
 
 
 def conv_backward(xp: np.ndarray, dy2: np.ndarray, w2: np.ndarray, geom: Geom,
-                  so: tuple[int, ...], owner: Any, need_dx: bool = True
-                  ) -> tuple[np.ndarray, np.ndarray | None]:
+                  so: tuple[int, ...], owner: Any, need_dx: bool = True,
+                  buf: str = "_col_buf") -> tuple[np.ndarray, np.ndarray | None]:
     """``(dW₂, dxp)``: ``dW₂ = colᵀ·dy₂`` (col rebuilt from xp chunk by chunk) and
-    ``dxp = col2im(dy₂·W₂ᵀ)`` of xp's (padded) shape, or None without ``need_dx``."""
+    ``dxp = col2im(dy₂·W₂ᵀ)`` of xp's (padded) shape, or None without ``need_dx``. ``buf``
+    names the owner's col scratch (one per operand shape, so none is reallocated per call)."""
     b, c = xp.shape[0], xp.shape[-1]
     rows, kc = math.prod(so), math.prod(geom[0]) * c
     dw2 = np.zeros((kc, w2.shape[1]), dtype=w2.dtype)
@@ -153,7 +154,7 @@ def conv_backward(xp: np.ndarray, dy2: np.ndarray, w2: np.ndarray, geom: Geom,
     for ch in _chunks(b, rows * kc * xp.itemsize):
         n = ch.stop - ch.start
         g = dy2[ch.start * rows:ch.stop * rows]
-        col = scratch(owner, "_col_buf", (n, *so, *geom[0], c), xp.dtype)
+        col = scratch(owner, buf, (n, *so, *geom[0], c), xp.dtype)
         np.copyto(col, view[ch])
         dw2 += col.reshape(n * rows, kc).T @ g
         if need_dx:
