@@ -194,3 +194,69 @@ def test_zero_gradient_tensor_passes_on_absolute_floor():
     report = gradcheck(model, x, training=True)
     assert report["0.bias"].max_abs <= 1e-9
     assert report.ok, str(report)
+
+
+# ------------------------------------------------------------------ the tolerance matters
+@pytest.mark.parametrize("bad", [-1.0, 0.0, float("nan"), float("inf"), "x"])
+def test_bad_tolerance_is_refused_everywhere(bad, rng):
+    from chainrule.catalogue import run_all
+
+    x = rng.standard_normal((2, 3))
+    for call in (lambda: gradcheck(Scale(), x, tol=bad),
+                 lambda: gradcheck_loss(cr.MSELoss(), x, x, tol=bad),
+                 lambda: GradcheckReport("r", tol=bad),
+                 lambda: TensorCheck("t", (1,), 0.0, 0.0, 1, 1.0).ok(bad),
+                 lambda: run_all(tol=bad, names=[])):
+        with pytest.raises(ValueError, match="tol"):
+            call()
+
+
+def test_tiny_real_gradient_is_judged_relative_not_by_the_absolute_floor():
+    """Errors below 1e-9 in absolute terms must not pass a real (non-zero) gradient: the
+    absolute test is only for gradients that are zero (scale ≤ ATOL)."""
+    from chainrule.gradcheck import ATOL
+
+    wrong = compare("w", np.array([2e-9, 1e-9]), np.array([1e-9, 1e-9]))  # 100% off
+    assert wrong.max_abs <= ATOL and wrong.test == "rel" and not wrong.ok()
+    close = compare("c", np.array([1.0, 2.0]), np.array([1.0 + 1e-10, 2.0]))
+    assert close.max_abs < ATOL and close.test == "rel"
+    assert close.ok(1e-6) and not close.ok(1e-11)  # the tolerance decides, not the floor
+    zero = compare("z", np.zeros(3), np.array([1e-11, -2e-11, 0.0]))
+    assert zero.test == "abs" and zero.ok(1e-12) and zero.max_rel == pytest.approx(1.0)
+    noisy_zero = compare("n", np.zeros(2), np.array([5e-10, 0.0]))
+    assert noisy_zero.test == "abs" and noisy_zero.ok()
+    assert TensorCheck("manual", (1,), 1e-12, 1.0, 1).test == "rel"  # unknown scale: relative
+
+
+def test_tolerance_changes_the_verdict_of_a_real_check(rng):
+    x = rng.standard_normal((4, 3))
+    loose = gradcheck(Scale(), x, tol=1e-6)
+    assert loose.ok and all(r.test == "rel" for r in loose.results)
+    assert not gradcheck(Scale(), x, tol=1e-15).ok
+    assert not gradcheck_loss(cr.MSELoss(), x, x + 1.0, tol=1e-15).ok
+
+
+def test_report_rows_name_the_deciding_test(rng):
+    import chainrule as cr
+    from chainrule.catalogue import format_table
+
+    model = cr.Sequential(cr.Linear(4, 3, rng=0), cr.BatchNorm1d(3))
+    report = gradcheck(model, rng.standard_normal((6, 4)), training=True)
+    assert report["0.bias"].test == "abs" and report["0.weight"].test == "rel"
+    lines = {line.split()[0]: line for line in str(report).splitlines()[1:]}
+    assert lines["0.bias"].endswith("abs ok") and lines["0.weight"].endswith("rel ok")
+    table = format_table([report])
+    assert "test" in table.splitlines()[0] and "rel, 1 abs" in table
+
+
+def test_cli_gradcheck_tol_is_validated_and_has_an_effect(capsys):
+    from chainrule.cli import main
+
+    for bad in ("-1", "nan", "0", "inf"):
+        with pytest.raises(SystemExit) as exc:
+            main(["gradcheck", "--tol", bad])
+        assert exc.value.code == 2
+        assert "--tol" in capsys.readouterr().err
+    assert main(["gradcheck", "--tol", "1e-15"]) == 1
+    out = capsys.readouterr().out
+    assert "FAILED" in out and " rel " in out

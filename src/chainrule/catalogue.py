@@ -27,7 +27,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from .core import Module, Sequential
-from .gradcheck import DEFAULT_TOL, GradcheckReport, TensorCheck, gradcheck, gradcheck_loss
+from .gradcheck import (
+    DEFAULT_TOL,
+    GradcheckReport,
+    TensorCheck,
+    check_tol,
+    gradcheck,
+    gradcheck_loss,
+)
 from .gradcheck import away_from_kinks as _off
 from .layers import (
     AvgPool2d,
@@ -99,6 +106,7 @@ def cases() -> list[Case]:
 
 def run_case(case: Case, tol: float = DEFAULT_TOL, seed: int = 0) -> GradcheckReport:
     """Build and check one case; errors become a failed report naming the exception."""
+    tol = check_tol(tol)  # a bad tolerance is the caller's error, not a failing case
     rng = np.random.default_rng(seed)
     try:
         if case.kind == "loss":
@@ -118,18 +126,23 @@ def run_case(case: Case, tol: float = DEFAULT_TOL, seed: int = 0) -> GradcheckRe
 def run_all(tol: float = DEFAULT_TOL, *, seed: int = 0,
             names: list[str] | None = None) -> list[GradcheckReport]:
     """Check every case (or only ``names``); one report per case, in registration order."""
+    tol = check_tol(tol)
     selected = cases() if names is None else [_CASES[n] for n in names]
     return [run_case(c, tol, seed) for c in selected]
 
 
 def format_table(reports: list[GradcheckReport]) -> str:
-    """A fixed-width table: case, tensors checked, worst tensor, its relative error, status."""
-    header = ("case", "tensors", "entries", "worst tensor", "max rel err", "status")
+    """A fixed-width table: case, tensors checked, worst tensor, its relative error, which
+    test decided the case's tensors (``rel``; ``abs`` for zero gradients), status."""
+    header = ("case", "tensors", "entries", "worst tensor", "max rel err", "test", "status")
     rows = []
     for r in reports:
         worst = max(r.results, key=lambda t: t.max_rel, default=None)
+        n_abs = sum(t.test == "abs" for t in r.results)
+        test = ("rel" if not n_abs else "abs" if n_abs == len(r.results)
+                else f"rel, {n_abs} abs")
         rows.append((r.subject, str(len(r.results)), str(sum(t.checked for t in r.results)),
-                     worst.name if worst else "-", f"{r.max_rel:.2e}",
+                     worst.name if worst else "-", f"{r.max_rel:.2e}", test,
                      "ok" if r.ok else "FAILED"))
     widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h)
               for i, h in enumerate(header)]

@@ -16,10 +16,14 @@ Error measure (per tensor): ``max_i |a_i − n_i| / max(|a_i|, |n_i|, floor)`` w
 ``floor = 1e-3 · max(‖a‖∞, ‖n‖∞)``. Entries under a thousandth of the tensor's largest
 gradient are therefore judged on the tensor's scale rather than their own (where
 rounding noise dominates); everything else is a true elementwise relative error.
-A tensor whose true gradient is exactly zero (a bias feeding a training-mode batch
-norm, say) has no scale of its own: it passes when every entry is within
-``ATOL = 1e-9`` in absolute terms, far below any real gradient error and above the
-~1e-11 rounding noise of the differences.
+A tensor passes when that relative error is at most ``tol`` (default 1e-6; it must be
+finite and > 0). Only a tensor whose gradient is zero — its scale
+``max(‖a‖∞, ‖n‖∞)`` is at most ``ATOL = 1e-9`` (a bias feeding a training-mode batch norm,
+say) — has no scale to be relative to: it is judged by the absolute test instead, every
+entry within ``ATOL``, far below any real gradient and above the ~1e-11 rounding noise
+of the differences. Each row of a report says which test decided it (``rel`` or
+``abs``); a real gradient, however small its errors, is never waved through by the
+absolute floor, so ``tol`` always matters.
 
 Random layers (dropout, noise) keep their randomness in an attribute ``rng``; the
 check restores every such Generator before each forward so all evaluations see the
@@ -45,18 +49,40 @@ DEFAULT_EPS = 1e-5
 ATOL = 1e-9
 
 
+def check_tol(tol: float, name: str = "tol") -> float:
+    """``tol`` as a float; ValueError unless it is finite and > 0."""
+    try:
+        value = float(tol)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {tol!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be finite and > 0, got {tol!r}")
+    return value
+
+
 @dataclass
 class TensorCheck:
-    """Result for one tensor: its name, shape and the analytic-vs-numeric errors."""
+    """Result for one tensor: its name, shape, the analytic-vs-numeric errors and the
+    gradient's scale ``max(‖a‖∞, ‖n‖∞)`` (unknown → ∞: judged by the relative test)."""
 
     name: str
     shape: tuple[int, ...]
     max_abs: float
     max_rel: float
     checked: int
+    scale: float = math.inf
+
+    @property
+    def test(self) -> str:
+        """Which test decides this tensor: ``"abs"`` for a zero gradient (scale ≤ ATOL),
+        else ``"rel"``."""
+        return "abs" if self.scale <= ATOL else "rel"
 
     def ok(self, tol: float = DEFAULT_TOL) -> bool:
-        return bool(self.max_rel <= tol or self.max_abs <= ATOL)
+        tol = check_tol(tol)
+        if self.test == "abs":
+            return bool(self.max_abs <= ATOL)
+        return bool(self.max_rel <= tol)
 
 
 @dataclass
@@ -66,6 +92,9 @@ class GradcheckReport:
     subject: str
     results: list[TensorCheck] = field(default_factory=list)
     tol: float = DEFAULT_TOL
+
+    def __post_init__(self) -> None:
+        self.tol = check_tol(self.tol)
 
     @property
     def ok(self) -> bool:
@@ -82,11 +111,13 @@ class GradcheckReport:
         raise KeyError(name)
 
     def __str__(self) -> str:
-        rows = [f"{self.subject}: {'ok' if self.ok else 'FAILED'} (tol {self.tol:.0e})"]
+        head = (f"{self.subject}: {'ok' if self.ok else 'FAILED'} (rel: max_rel ≤ "
+                f"{self.tol:.0e}; abs, for a zero gradient: max_abs ≤ {ATOL:.0e})")
+        rows = [head]
         for r in self.results:
             flag = "ok" if r.ok(self.tol) else "FAIL"
             rows.append(f"  {r.name:<24} {r.shape!s:<18} max_rel={r.max_rel:.2e}  "
-                        f"max_abs={r.max_abs:.2e}  n={r.checked:<6} {flag}")
+                        f"max_abs={r.max_abs:.2e}  n={r.checked:<6} {r.test} {flag}")
         return "\n".join(rows)
 
 
@@ -102,7 +133,8 @@ def compare(name: str, analytic: np.ndarray, numeric: np.ndarray,
     with np.errstate(invalid="ignore", divide="ignore"):
         rel = np.where(denom > 0, diff / np.where(denom > 0, denom, 1.0), 0.0)
     return TensorCheck(name, tuple(np.shape(analytic)), float(diff.max(initial=0.0)),
-                       float(rel.max(initial=0.0)), int(checked if checked is not None else a.size))
+                       float(rel.max(initial=0.0)), int(checked if checked is not None else a.size),
+                       float(scale))
 
 
 def _rngs(module: Module) -> Iterator[np.random.Generator]:
@@ -144,6 +176,7 @@ def gradcheck(module: Module, x: np.ndarray, *, eps: float = DEFAULT_EPS, tol: f
     The module is deep-copied and cast to float64; the original is untouched.
     ``max_checks`` limits each tensor to that many randomly chosen entries (all by default).
     """
+    tol = check_tol(tol)
     gen = as_rng(rng)
     m = copy.deepcopy(module).astype(np.float64)
     if np.asarray(x).dtype.kind in "iub":
@@ -195,6 +228,7 @@ def gradcheck(module: Module, x: np.ndarray, *, eps: float = DEFAULT_EPS, tol: f
 def gradcheck_loss(loss, prediction: np.ndarray, target: np.ndarray, *, eps: float = DEFAULT_EPS,
                    tol: float = DEFAULT_TOL) -> GradcheckReport:
     """Check a loss's ``backward`` against central differences of its ``forward`` (in float64)."""
+    tol = check_tol(tol)
     z = np.array(prediction, dtype=np.float64, copy=True, order="C")
     t = np.asarray(target)
     if t.dtype.kind == "f":

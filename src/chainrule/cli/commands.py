@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .options import add_model_args, model_config
+from .options import add_model_args, model_config, positive_float
 
 
 def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -22,7 +22,10 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
 
     g = sub.add_parser("gradcheck", parents=[common],
                        help="float64 gradient check of every layer and loss in the library")
-    g.add_argument("--tol", type=float, default=1e-6, help="relative-error tolerance")
+    g.add_argument("--tol", type=positive_float, default=1e-6,
+                   help="relative-error tolerance, finite and > 0 (default 1e-6); a tensor "
+                        "whose gradient is zero is judged by the absolute test instead "
+                        "(max_abs ≤ 1e-9); the table's 'test' column says which decided")
     g.set_defaults(handler=run_gradcheck)
 
     s = sub.add_parser("summary", parents=[common],
