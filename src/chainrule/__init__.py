@@ -10,6 +10,9 @@ from .core import Module, Parameter, Sequential
 from .io import load, save
 from .layers import (
     ACTIVATIONS,
+    GRU,
+    LSTM,
+    RNN,
     AvgPool1d,
     AvgPool2d,
     BatchNorm1d,
@@ -21,6 +24,7 @@ from .layers import (
     ConvTranspose2d,
     Cropping2d,
     Dropout,
+    Embedding,
     Flatten,
     GaussianNoise,
     GlobalAvgPool1d,
@@ -56,3 +60,5 @@ __all__ = [
 # Sequence convolutions and pools (issue 11).
 __all__ += ["AvgPool1d", "Conv1d", "ConvLSTM1d", "ConvLSTM2d", "GlobalAvgPool1d",
             "GlobalMaxPool1d", "MaxPool1d"]
+# Recurrent layers and embeddings (issue 11).
+__all__ += ["GRU", "LSTM", "RNN", "Embedding"]

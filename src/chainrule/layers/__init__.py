@@ -16,11 +16,15 @@ from .conv1d import Conv1d
 from .conv_transpose import ConvTranspose2d
 from .convlstm import ConvLSTM1d, ConvLSTM2d
 from .dropout import Dropout
+from .embedding import Embedding
+from .gru import GRU
 from .linear import Linear
+from .lstm import LSTM
 from .noise import GaussianNoise
 from .norm import BatchNorm1d, BatchNorm2d
 from .pool import AvgPool2d, GlobalAvgPool2d, MaxPool2d
 from .pool1d import AvgPool1d, GlobalAvgPool1d, GlobalMaxPool1d, MaxPool1d
+from .rnn import RNN
 from .shape import Cropping2d, Flatten, Reshape, Upsample2d, ZeroPad2d
 
 __all__ = [
@@ -32,3 +36,5 @@ __all__ = [
 # Sequence convolutions and pools (issue 11).
 __all__ += ["AvgPool1d", "Conv1d", "ConvLSTM1d", "ConvLSTM2d", "GlobalAvgPool1d",
             "GlobalMaxPool1d", "MaxPool1d"]
+# Recurrent layers and embeddings (issue 11).
+__all__ += ["GRU", "LSTM", "RNN", "Embedding"]
