@@ -3,8 +3,12 @@ modules import the layer harness with ``from harness import check_layer``."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
+
+os.environ.setdefault("KERAS_BACKEND", "torch")   # Keras (the reference extra) runs on torch
 
 import resources
 

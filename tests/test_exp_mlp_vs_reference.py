@@ -47,6 +47,22 @@ def test_pytorch_coincides_to_float32_precision(run):
     assert "SGD curves coincide to float32 precision" in md
 
 
+def test_keras_is_a_real_comparison(run):
+    pytest.importorskip("keras")   # installed by `make test` (the reference extra)
+    m = run.metrics
+    assert "Keras" not in m["skipped"]
+    for key in ("Keras SGD", "Keras Adam"):
+        assert len(m["runs"][key]["epoch_loss"]) == 3
+        assert m["reference_differences"][key]["first_step_loss_diff"] <= 1e-6  # same start
+    sgd, adam = m["reference_differences"]["Keras SGD"], m["reference_differences"]["Keras Adam"]
+    assert sgd["max_abs_step_loss_diff"] <= 1e-5                 # the same algorithm
+    assert 1e-5 < adam["max_abs_epoch_loss_diff"] < 1e-2         # ε placed elsewhere: close
+    md = (run.path / "report.md").read_text()
+    assert "Keras's SGD curves coincide to float32 precision" in md
+    assert "Keras's Adam adds ε to √v *before* the bias correction" in md
+    assert m["headline"]["optimizer"] == "SGD (lr 0.05, momentum 0.9)"
+
+
 def test_outputs(run):
     assert (run.path / "figures" / "epoch_loss.png").is_file()
     text = (run.path / "metrics.json").read_text()

@@ -85,7 +85,12 @@ def load_splits(dataset: str, ctx: RunContext, *, val_size: float = 0.1,
     x_val, y_val, x_tr, y_tr = x[val_idx], y[val_idx], x[tr_idx], y[tr_idx]
     x_tr, y_tr = _take(x_tr, y_tr, n_train, rng)
     x_test, y_test = _take(x_test, y_test, n_test, rng)
-    ctx.add_source(f"train: {train.name}/train ({train.source}), {len(x_tr):,} images")
+    fallback = (" — fallback: the full MNIST training set did not resolve (set CHAINRULE_DATA "
+                "to a folder with mnist/, or `chainrule data download mnist`)"
+                if dataset == "mnist" and train.name == "mnist-5k" else "")
+    if fallback:
+        ctx.log(f"[data] mnist: using the 5,000-image mnist-5k subset{fallback}")
+    ctx.add_source(f"train: {train.name}/train ({train.source}), {len(x_tr):,} images{fallback}")
     ctx.add_source(f"validation: {len(x_val):,} images held out of {train.name}/train")
     ctx.add_source(test_desc.format(n=f"{len(x_test):,}"))
     return Splits(x_tr, y_tr, x_val, y_val, x_test, y_test, tuple(train.classes), train.name,

@@ -63,7 +63,8 @@ def _torch(torch: Any, opt_name: str, cfg: Config, data: dict, init_state: dict,
            seed: int, dtype: Any = np.float32) -> dict:
     tdtype = torch.float64 if dtype == np.float64 else torch.float32
     net = _torch_net(torch, cfg, data, init_state).to(tdtype)
-    opt = (torch.optim.SGD(net.parameters(), lr=cfg.lr) if opt_name == "sgd"
+    opt = (torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=cfg.momentum)
+           if opt_name == "sgd"
            else torch.optim.Adam(net.parameters(), lr=cfg.adam_lr, eps=1e-8))
 
     def step(xb: np.ndarray, yb: np.ndarray) -> float:
@@ -104,7 +105,9 @@ def _keras(keras: Any, opt_name: str, cfg: Config, data: dict, init_state: dict,
     model = keras.Sequential([*layers, keras.layers.Dense(data["classes"])])
     n = len(cfg.hidden) + 1    # Dense kernels are (in, out), like chainrule's weights
     model.set_weights([init_state[f"{2 * i}.{k}"] for i in range(n) for k in ("weight", "bias")])
-    opt = (keras.optimizers.SGD(learning_rate=cfg.lr) if opt_name == "sgd"
+    # Keras: v = μv − lr·g, w += v — PyTorch's trajectory (v_keras = −lr·v_torch) at fixed lr
+    opt = (keras.optimizers.SGD(learning_rate=cfg.lr, momentum=cfg.momentum)
+           if opt_name == "sgd"
            else keras.optimizers.Adam(learning_rate=cfg.adam_lr, epsilon=1e-8))
     model.compile(optimizer=opt,
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))

@@ -1,4 +1,4 @@
-"""mnist-cnn — how well does a small baseline CNN do on MNIST (from 5,000 images) and Fashion-MNIST?
+"""mnist-cnn — how well does a small baseline CNN do on MNIST and Fashion-MNIST?
 
 The network: conv 5×5×16 ("same") → ReLU → max-pool 2 → conv 5×5×16 ("same") → ReLU →
 max-pool 2 → flatten (16·7·7 = 784) → linear → softmax (fused into the loss). Trained with
@@ -7,8 +7,11 @@ dampening=μ)``, PyTorch's undamped first step) with L2 weight decay λ added to
 and a cosine learning-rate decay over the epochs. Inputs are scaled by one mean and standard
 deviation of the training images.
 
-Run twice: on ``mnist`` (here the 5,000-image ``mnist-5k`` subset for training, the official
-10,000-image test set when ``CHAINRULE_DATA`` makes it resolve) and on Fashion-MNIST.
+Run twice: on ``mnist`` (the full 60,000-image training set, tested on the official
+10,000-image test set; when the full set does not resolve, the 5,000-image ``mnist-5k``
+subset for ``fallback_epochs`` epochs, and the report says so) and on Fashion-MNIST. The
+coursework's target is "about 98%" test accuracy on MNIST; the full preset trains 3 epochs
+(the coursework's longer runs: ``--set epochs=20 fashion_epochs=20``).
 
 What to look for: the first layer's 5×5 filters (stroke and edge detectors, smoother on
 MNIST than on Fashion-MNIST); the misclassified test images with true and predicted labels
@@ -41,8 +44,9 @@ class Config:
     datasets: tuple[str, ...] = ("mnist", "fashion-mnist")
     channels: tuple[int, ...] = (16, 16)
     kernel_size: int = 5
-    epochs: int = 20              # for mnist (5,000 training images)
-    fashion_epochs: int = 8       # for Fashion-MNIST (59,500 training images)
+    epochs: int = 3               # for mnist (59,500 training images)
+    fallback_epochs: int = 20     # for mnist when only the 5,000-image mnist-5k resolves
+    fashion_epochs: int = 3       # for Fashion-MNIST (59,500 training images)
     batch_size: int = 64
     lr: float = 0.1
     momentum: float = 0.9
@@ -125,10 +129,11 @@ def report_classifier(ctx: RunContext, prefix: str, *, y_true: np.ndarray, y_pre
 
 
 @register("mnist-cnn", question="How accurate is a small two-conv-layer CNN trained with "
-          "momentum SGD on MNIST (5k images) and Fashion-MNIST, and where does it err?",
+          "momentum SGD on MNIST and Fashion-MNIST, and where does it err?",
           config=Config,
           quick={"n_train": 400, "n_test": 300, "val_size": 100, "epochs": 3,
-                 "fashion_epochs": 3, "batch_size": 32, "channels": (8, 8)},
+                 "fallback_epochs": 3, "fashion_epochs": 3, "batch_size": 32,
+                 "channels": (8, 8)},
           runtime={"quick": "4 s", "full": "3 min 5 s"})
 def run(cfg: Config, ctx: RunContext) -> None:
     import chainrule as cr
@@ -140,7 +145,8 @@ def run(cfg: Config, ctx: RunContext) -> None:
         s = load_splits(dataset, ctx, val_size=cfg.val_size, n_train=cfg.n_train or None,
                         n_test=cfg.n_test or None)
         prefix = dataset.replace("-", "_")
-        epochs = cfg.fashion_epochs if dataset == "fashion-mnist" else cfg.epochs
+        epochs = (cfg.fashion_epochs if dataset == "fashion-mnist" else
+                  cfg.fallback_epochs if s.train_name == "mnist-5k" else cfg.epochs)
         mean, std = float(s.x_train.mean()), float(s.x_train.std())
         xtr, xva, xte = ((a - mean) / std for a in (s.x_train, s.x_val, s.x_test))
         model = build(s.x_train.shape[1:], s.num_classes, cfg.channels, cfg.kernel_size,
