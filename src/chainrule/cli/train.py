@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -93,8 +94,15 @@ def run_train(args: argparse.Namespace) -> int:
     if args.progress:
         callbacks.append(train.ProgressBar())
     t0 = time.perf_counter()
-    history = train.fit(model, loss, opt, train_loader, val_loader, epochs=args.epochs,
-                        callbacks=callbacks, resume_from=ckpt if args.resume else None)
+    try:
+        history = train.fit(model, loss, opt, train_loader, val_loader, epochs=args.epochs,
+                            callbacks=callbacks, resume_from=ckpt if args.resume else None)
+    except train.NonFiniteLossError as err:  # NaN/inf loss, or divergence
+        kept = (f"{ckpt} holds the last good weights" if ckpt.exists()
+                else "No checkpoint was written")
+        print(f"chainrule train: error: {err}. {kept}; model.npz was not written (try a "
+              "smaller --lr)", file=sys.stderr)
+        return 1
     seconds = time.perf_counter() - t0
     cr.save(out / "model.npz", model, model_config=config, dataset=args.dataset, seed=args.seed)
 

@@ -10,11 +10,13 @@ from .callbacks import (
                         ProgressBar,
 )
 from .checkpoint import NonFiniteLossError, restore_checkpoint, save_checkpoint
+from .divergence import Divergence, DivergenceError
 from .history import History
 from .trainer import Trainer, evaluate, fit, predict
 
 __all__ = [
-    "CSVLogger", "Callback", "EarlyStopping", "History", "LearningRateScheduler",
+    "CSVLogger", "Callback", "Divergence", "DivergenceError", "EarlyStopping", "History",
+    "LearningRateScheduler",
     "ModelCheckpoint", "NonFiniteLossError", "ProgressBar", "Trainer", "evaluate", "fit",
     "predict", "restore_checkpoint", "save_checkpoint",
 ]

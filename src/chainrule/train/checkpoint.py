@@ -11,8 +11,8 @@ whose JSON meta also holds:
 * ``val_loader_state``: the validation loader's state (it may draw random numbers too);
 * ``module_rngs``: the bit-generator state of every ``np.random.Generator`` found as an
   attribute ``rng`` of a module in ``model.named_modules()`` (dropout, noise, ...);
-* ``history``, the running sums of the unfinished epoch, each callback's state and the
-  caller's ``config`` dict.
+* ``history``, the running sums of the unfinished epoch, each callback's state, the
+  divergence rule's state (``divergence``) and the caller's ``config`` dict.
 
 Model and optimizer arrays sit under ``model/`` and ``optim/``; arrays in callback states
 (e.g. EarlyStopping's best weights) under ``callbacks/<i>/``.
@@ -94,6 +94,9 @@ def save_checkpoint(trainer: Any, path: str | os.PathLike,
         "callbacks": cb_meta,
         "config": {**trainer.config, **(config or {})},
     }
+    guard = getattr(trainer, "divergence", None)
+    if guard is not None:
+        meta["divergence"] = guard.state_dict()
     arrays: dict[str, np.ndarray] = {"format": np.array(io.FORMAT)}
     arrays.update({f"model/{k}": v for k, v in model.state_dict().items()})
     arrays.update({f"optim/{k}": v for k, v in trainer.optimizer.state_dict().items()})
@@ -132,6 +135,9 @@ def restore_checkpoint(trainer: Any, path: str | os.PathLike) -> dict[str, Any]:
     trainer.epoch_loader_state = meta["loader_state"]
     trainer.running = dict(meta["running"])
     trainer.history.load_state_dict(meta["history"])
+    guard = getattr(trainer, "divergence", None)
+    if guard is not None and meta.get("divergence") is not None:
+        guard.load_state_dict(meta["divergence"])
     trainer.config = {**meta.get("config", {}), **trainer.config}
     seen: dict[str, int] = {}
     saved_cbs = meta["callbacks"]

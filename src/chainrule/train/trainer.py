@@ -5,6 +5,7 @@ Each step is exactly::
     optimizer.zero_grad()
     out = model.forward(xb, training=True)
     value = loss.forward(out, yb)             # NaN/inf -> NonFiniteLossError, before any update
+    divergence.update(value)                  # finite but blown up -> DivergenceError
     model.backward(loss.backward())
     optimizer.step()
 
@@ -15,7 +16,17 @@ Linear and Conv2d do) skips computing it — PyTorch skips it too for inputs tha
 require grad; the switch is restored afterwards. Checkpoints requested by callbacks are
 written only once the step (or epoch) is completely processed, so every checkpoint resumes
 exactly (see ``chainrule.train.checkpoint``). A loader with ``y=None`` trains against the
-input itself (autoencoders).
+input itself (autoencoders). A loader that yields no batches is an error.
+
+When training stops on a non-finite loss (``NonFiniteLossError``) or on divergence
+(``DivergenceError``, the rule in ``chainrule.train.divergence``; ``divergence=False``
+turns it off), the model gets back the **last good weights** — never the blown-up ones.
+Weights are *good* once the next step has measured their loss within the divergence
+limit (the loss a step computes judges the previous update): at each checkpoint and each
+epoch end the weights are proposed, and the next healthy step confirms them. A checkpoint
+is first written beside its target as ``.NAME.unconfirmed.tmp`` and moved into place
+on confirmation (or when ``fit`` ends), so the checkpoint on disk is always the last good
+one; an unconfirmed file is deleted when its weights turn out bad.
 """
 
 from __future__ import annotations
@@ -24,6 +35,7 @@ import math
 import os
 import time
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,6 +43,7 @@ import numpy as np
 from ..core import Module, Sequential
 from .callbacks import Callback, ProgressBar
 from .checkpoint import NonFiniteLossError, restore_checkpoint, save_checkpoint
+from .divergence import Divergence, DivergenceError
 from .history import History
 
 _ZERO = {"loss": 0.0, "n": 0, "correct": 0, "acc_n": 0}
@@ -110,7 +123,8 @@ class Trainer:
     def __init__(self, model: Module, loss: Any, optimizer: Any, *,
                  callbacks: Sequence[Callback] = (), val_every: int | None = None,
                  metrics: Any = "auto", progress: bool = False,
-                 config: dict[str, Any] | None = None) -> None:
+                 config: dict[str, Any] | None = None,
+                 divergence: Divergence | bool = True) -> None:
         if val_every is not None and (isinstance(val_every, bool) or int(val_every) < 1):
             raise ValueError(f"val_every must be a positive number of steps, got {val_every!r}")
         if metrics not in ("auto", "accuracy", None, False):
@@ -131,6 +145,16 @@ class Trainer:
         self.epoch_loader_state: Any = None
         self.running = {"epoch": dict(_ZERO), "check": dict(_ZERO)}
         self._pending: list[tuple[Callback, str]] = []
+        if divergence is True:
+            divergence = Divergence()
+        elif divergence is False or divergence is None:
+            divergence = None
+        elif not isinstance(divergence, Divergence):
+            raise ValueError(f"divergence must be True, False or a Divergence, got {divergence!r}")
+        self.divergence: Divergence | None = divergence
+        self._good: tuple[int, dict[str, np.ndarray], str | None] | None = None
+        self._proposed: tuple[int, dict[str, np.ndarray], list] | None = None
+        self.last_checkpoint: str | None = None
 
     # ----------------------------------------------------------------- checkpoints
     def request_checkpoint(self, callback: Callback, path: str) -> None:
@@ -141,10 +165,74 @@ class Trainer:
         """Write the full training state now (see ``chainrule.train.checkpoint``)."""
         return save_checkpoint(self, path, config)
 
+    def _healthy(self) -> bool:
+        """Was the last step's loss within the divergence limit (see ``divergence``)?"""
+        return self.divergence is None or self.divergence.last_healthy
+
+    def _keep_good(self, files: list[tuple[Callback, Path, Path]] | None = None) -> None:
+        """Propose the current weights (and checkpoint files) as the last good ones. They
+        are confirmed by the next step's loss (``_settle``): the loss a step measures judges
+        the weights the previous update produced."""
+        if not files and self._proposed is not None and self._proposed[0] == self.step:
+            return  # these weights are already proposed (with their checkpoint files)
+        self._discard()
+        if self._healthy():
+            self._proposed = (self.step, self.model.state_dict(), files or [])
+        elif files:
+            for _, tmp, _ in files:
+                tmp.unlink(missing_ok=True)
+
+    def _settle(self, confirm: bool) -> None:
+        """Confirm the proposed weights (move their checkpoints into place) or drop them."""
+        if self._proposed is None:
+            return
+        if not confirm:
+            self._discard()
+            return
+        step, state, files = self._proposed
+        self._proposed = None
+        for cb, tmp, final in files:
+            os.replace(tmp, final)
+            cb.last_saved = final
+            self.last_checkpoint = str(final)
+        self._good = (step, state, self.last_checkpoint)
+
+    def _discard(self) -> None:
+        if self._proposed is not None:
+            for _, tmp, _ in self._proposed[2]:
+                tmp.unlink(missing_ok=True)
+            self._proposed = None
+
     def _flush_checkpoints(self) -> None:
+        """Write the requested checkpoints, as unconfirmed files beside their targets
+        (``.NAME.unconfirmed.tmp``) that the next healthy step moves into place — so the
+        file on disk never holds weights whose loss blew up. None after an unhealthy step."""
         pending, self._pending = self._pending, []
+        if not pending or not self._healthy():
+            return
+        files = []
         for cb, path in pending:
-            cb.last_saved = save_checkpoint(self, path, getattr(cb, "config", None))
+            final = Path(path)
+            tmp = final.with_name(f".{final.name}.unconfirmed.tmp")
+            save_checkpoint(self, tmp, getattr(cb, "config", None))
+            files.append((cb, tmp, final))
+        self._keep_good(files)
+
+    def _stop(self, cls: type, why: str, epoch: int) -> None:
+        """Put the last good weights back and raise ``cls`` (NonFiniteLossError or
+        DivergenceError) naming the step, the reason and where the good weights are."""
+        where = (f"step {self.step + 1} (epoch {epoch + 1}, batch {self.batch_in_epoch + 1})")
+        self._discard()
+        if self._good is None:
+            kept = "no good weights were kept"
+        else:
+            step, state, ckpt = self._good
+            self.model.load_state_dict(state)
+            kept = f"the model has its weights from step {step} back"
+            if ckpt is not None:
+                kept += f"; the last good checkpoint is {ckpt}"
+        raise cls(f"{why} at {where}; stopped before updating the weights, {kept}",
+                  self.step + 1, epoch + 1)
 
     # ----------------------------------------------------------------- loop
     def fit(self, train_loader: Any, val_loader: Any = None, *, epochs: int,
@@ -169,12 +257,15 @@ class Trainer:
                 data_layer.input_grad = False
             for cb in self.callbacks:
                 cb.on_train_begin(logs)
+            self._good = (self.step, self.model.state_dict(),
+                          None if resume_from is None else os.fspath(resume_from))
             while self.epoch < self.epochs and not self.stop_training:
                 self._run_epoch()
         finally:
             if data_layer is not None:
                 data_layer.input_grad = True
             self._pending = []
+            self._settle(confirm=True)  # no next step to judge them: the run's last state
             for cb in self.callbacks:
                 cb.on_train_end(logs)
         return self.history
@@ -196,16 +287,19 @@ class Trainer:
             batches = loader.batches(start)
         else:  # a plain iterable: skip what was done (no exact resume guarantees)
             batches = (b for i, b in enumerate(loader) if i >= start)
+        guard, seen = self.divergence, 0
         for xb, yb in batches:
+            seen += 1
             target = xb if yb is None else yb
             opt.zero_grad()
             out = model.forward(xb, training=True)
             value = loss.forward(out, target)
             if not math.isfinite(value):
-                raise NonFiniteLossError(
-                    f"loss is {value} at step {self.step + 1} (epoch {epoch + 1}, batch "
-                    f"{self.batch_in_epoch + 1}); stopped before updating the weights, the last "
-                    "checkpoint is intact", self.step + 1, epoch + 1)
+                self._stop(NonFiniteLossError, f"loss is {value}", epoch)
+            if guard is not None and (why := guard.update(value)) is not None:
+                self._stop(DivergenceError, f"training diverged: {why}", epoch)
+            if self._proposed is not None:
+                self._settle(confirm=self._healthy())
             model.backward(loss.backward())
             opt.step()
             n = len(xb)
@@ -229,6 +323,9 @@ class Trainer:
                 self._flush_checkpoints()
             if self.stop_training:
                 break
+        if not seen and start == 0:
+            raise ValueError("fit: the training loader yielded no batches (is the training "
+                             "set empty, or smaller than a batch with drop_last?)")
         self._end_epoch(epoch, time.perf_counter() - t0)
 
     @staticmethod
@@ -274,12 +371,15 @@ class Trainer:
             cb.on_epoch_end(epoch, dict(row))
         if self._pending:
             self._flush_checkpoints()
+        else:
+            self._keep_good()
 
 
 def fit(model: Module, loss: Any, optimizer: Any, train_loader: Any, val_loader: Any = None, *,
         epochs: int, callbacks: Sequence[Callback] = (), val_every: int | None = None,
         metrics: Any = "auto", resume_from: str | os.PathLike | None = None,
-        progress: bool = False, config: dict[str, Any] | None = None) -> History:
+        progress: bool = False, config: dict[str, Any] | None = None,
+        divergence: Divergence | bool = True) -> History:
     """Train ``model`` with the one loop; see ``Trainer`` and the module docstring.
 
     ``epochs`` is the total number of epochs (a resumed run continues up to it).
@@ -287,7 +387,9 @@ def fit(model: Module, loss: Any, optimizer: Any, train_loader: Any, val_loader:
     instead of once per epoch. ``metrics="auto"`` measures accuracy when the targets are
     integer class labels (``"accuracy"`` also for one-hot targets; ``None`` for none).
     ``resume_from`` continues from a checkpoint written by ``ModelCheckpoint``.
+    ``divergence``: the divergence rule (``chainrule.train.divergence``; True: the default
+    rule, False: only the non-finite check).
     """
     trainer = Trainer(model, loss, optimizer, callbacks=callbacks, val_every=val_every,
-                      metrics=metrics, progress=progress, config=config)
+                      metrics=metrics, progress=progress, config=config, divergence=divergence)
     return trainer.fit(train_loader, val_loader, epochs=epochs, resume_from=resume_from)
