@@ -18,6 +18,14 @@ from ..backend import RNGLike, as_dtype, as_rng
 from ..core import Module, Parameter
 
 _INITS = ("pytorch", "keras")
+# The reverse loops form their δ-free factors (σ', 1 − tanh², ...) for this many bytes of
+# steps at a time, so the factors are still in cache when the per-step updates read them.
+_CHUNK_BYTES = 256 << 10
+
+
+def chunk_steps(bytes_per_step: int, t: int) -> int:
+    """How many time steps make one chunk of about ``_CHUNK_BYTES`` (at least 1, at most t)."""
+    return max(1, min(t, _CHUNK_BYTES // max(int(bytes_per_step), 1)))
 
 
 class _Plan:

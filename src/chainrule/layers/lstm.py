@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ._recurrent_base import RecurrentBase, _Plan
+from ._recurrent_base import RecurrentBase, _Plan, chunk_steps
 
 
 class LSTM(RecurrentBase):
@@ -88,27 +88,23 @@ class LSTM(RecurrentBase):
         """Run every layer and direction over the sequence; see the class docstring."""
         return self._forward(x, {"h0": h0, "c0": c0}, lengths)
 
-    def _columns(self) -> np.ndarray:
-        h = self.hidden_size  # internal order i, f, o, g
-        return np.r_[0:2 * h, 3 * h:4 * h, 2 * h:3 * h]
+    def _scale(self, dt: np.dtype) -> np.ndarray:
+        """Column factors folded into W_x, W_h and b: −1 for σ gates, −2 for g (exact)."""
+        h = self.hidden_size
+        sc = np.full(4 * h, -1.0, dtype=dt)
+        sc[2 * h:3 * h] = -2.0
+        return sc
 
     def _input_weights(self, layer: int, d: int) -> tuple[np.ndarray, np.ndarray | None]:
         wx, _, b = self.cell_parameters(layer, d)
-        cols, h3 = self._columns(), 3 * self.hidden_size
-        w = wx.data[:, cols]
-        w[:, :h3] *= 0.5
-        if b is None:
-            return w, None
-        bb = b.data[cols]
-        bb[:h3] *= 0.5
-        return w, bb
+        sc = self._scale(wx.dtype)
+        return wx.data * sc, (None if b is None else b.data * sc)
 
     def _recur(self, a: np.ndarray, init: list[np.ndarray], plan: _Plan, layer: int,
                d: int) -> tuple[list[np.ndarray], Any]:
         t, n, _ = a.shape
         h = self.hidden_size
-        wh = self.cell_parameters(layer, d)[1].data[:, self._columns()]
-        wh[:, :3 * h] *= 0.5
+        wh = self.cell_parameters(layer, d)[1].data * self._scale(a.dtype)
         alloc = np.zeros if plan.ragged else np.empty
         s = alloc((t + 1, n, h), dtype=a.dtype)
         c = alloc((t + 1, n, h), dtype=a.dtype)
@@ -116,21 +112,24 @@ class LSTM(RecurrentBase):
         s[0], c[0] = init
         tmp = np.empty((n, 4 * h), dtype=a.dtype)
         ig = np.empty((n, h), dtype=a.dtype)
-        dot, tanh, mul = np.dot, np.tanh, np.multiply
-        for step, bsz in enumerate(plan.bs):
-            g = a[step, :bsz]          # holds x·W_x + b; becomes [i f o g]
-            dot(s[step, :bsz], wh, out=tmp[:bsz])
-            g += tmp[:bsz]
-            tanh(g, out=g)
-            sig = g[:, :3 * h]
-            sig *= 0.5
-            sig += 0.5
-            ct = c[step + 1, :bsz]
-            mul(g[:, h:2 * h], c[step, :bsz], out=ct)
-            mul(g[:, :h], g[:, 3 * h:], out=ig[:bsz])
-            ct += ig[:bsz]
-            tanh(ct, out=tc[step, :bsz])
-            mul(g[:, 2 * h:3 * h], tc[step, :bsz], out=s[step + 1, :bsz])
+        dot, mul = np.dot, np.multiply
+        with np.errstate(over="ignore"):  # exp → inf gives σ = 0 exactly: the right limit
+            for step, bsz in enumerate(plan.bs):
+                g = a[step, :bsz]          # holds −(x·W_x + b) (−2× for g); becomes [i f g o]
+                dot(s[step, :bsz], wh, out=tmp[:bsz])
+                g += tmp[:bsz]
+                np.exp(g, out=g)
+                g += 1.0
+                np.divide(1.0, g, out=g)   # σ(a) for i, f, o; σ(2a) for g
+                gg = g[:, 2 * h:3 * h]
+                gg *= 2.0
+                gg -= 1.0                  # tanh(a) = 2σ(2a) − 1
+                ct = c[step + 1, :bsz]
+                mul(g[:, h:2 * h], c[step, :bsz], out=ct)
+                mul(g[:, :h], gg, out=ig[:bsz])
+                ct += ig[:bsz]
+                np.tanh(ct, out=tc[step, :bsz])
+                mul(g[:, 3 * h:], tc[step, :bsz], out=s[step + 1, :bsz])
         return [s, c], (a, tc)
 
     def _unrecur(self, cache: Any, states: list[np.ndarray], dhs: np.ndarray | None,
@@ -141,40 +140,51 @@ class LSTM(RecurrentBase):
         t, n, _ = gates.shape
         h = self.hidden_size
         dt = gates.dtype
-        g4 = gates.reshape(t, n, 4, h)              # internal order i, f, o, g
-        i, f, o, g = g4[:, :, 0], g4[:, :, 1], g4[:, :, 2], g4[:, :, 3]
-        # δ-free factors for all steps at once, in PyTorch's order i, f, g, o.
-        p4 = np.empty((t, n, 4, h), dtype=dt)
-        sd = g4[:, :, :3] * (1.0 - g4[:, :, :3])    # σ' of i, f, o
-        np.multiply(sd[:, :, 0], g, out=p4[:, :, 0])
-        np.multiply(sd[:, :, 1], c[:-1], out=p4[:, :, 1])
-        np.multiply(g, g, out=p4[:, :, 2])
-        np.subtract(1.0, p4[:, :, 2], out=p4[:, :, 2])
-        p4[:, :, 2] *= i
-        np.multiply(sd[:, :, 2], tc, out=p4[:, :, 3])
-        q = tc * tc
-        np.subtract(1.0, q, out=q)
-        q *= o
-        del sd
+        g4 = gates.reshape(t, n, 4, h)              # i, f, g, o
+        f = g4[:, :, 1]
         da = (np.zeros if plan.ragged else np.empty)((t, n, 4 * h), dtype=dt)
         da4 = da.reshape(t, n, 4, h)
         whT = self.cell_parameters(layer, d)[1].data.T
         ch = np.zeros((n, h), dtype=dt) if dfinal[0] is None else np.array(dfinal[0], dtype=dt)
         cc = np.zeros((n, h), dtype=dt) if dfinal[1] is None else np.array(dfinal[1], dtype=dt)
         dc = np.empty((n, h), dtype=dt)
-        dot, mul = np.dot, np.multiply
-        for step in reversed(range(t)):
-            bsz = plan.bs[step]
-            dh = ch[:bsz]
-            if dhs is not None:
-                dh += dhs[step, :bsz]
-            mul(dh, p4[step, :bsz, 3], out=da4[step, :bsz, 3])
-            dct = dc[:bsz]
-            mul(dh, q[step, :bsz], out=dct)
-            dct += cc[:bsz]
-            mul(p4[step, :bsz, :3], dct[:, None, :], out=da4[step, :bsz, :3])
-            mul(dct, f[step, :bsz], out=cc[:bsz])
-            dot(da[step, :bsz], whT, out=ch[:bsz])
+        k = chunk_steps(n * h * dt.itemsize * 16, t)
+        p4 = np.empty((k, n, 4, h), dtype=dt)
+        q = np.empty((k, n, h), dtype=dt)
+        dot, mul, sub = np.dot, np.multiply, np.subtract
+        for t0, t1 in reversed(list(zip(range(0, t, k), range(k, t + k, k)))):
+            t1 = min(t1, t)
+            # δ-free factors of steps t0..t1−1, while they are in cache.
+            gi, gf, gg, go = (g4[t0:t1, :, j] for j in range(4))
+            pi, pf, pg, po = (p4[:t1 - t0, :, j] for j in range(4))
+            qq, tcc = q[:t1 - t0], tc[t0:t1]
+            sub(1.0, gi, out=pi)                    # g·i(1 − i)
+            pi *= gi
+            mul(gg, gg, out=pg)                     # i·(1 − g²)
+            sub(1.0, pg, out=pg)
+            pg *= gi
+            pi *= gg
+            sub(1.0, gf, out=pf)                    # c_{t−1}·f(1 − f)
+            pf *= gf
+            pf *= c[t0:t1]
+            mul(tcc, tcc, out=qq)                   # o·(1 − tanh² c)
+            sub(1.0, qq, out=qq)
+            qq *= go
+            sub(1.0, go, out=po)                    # tanh(c)·o(1 − o)
+            po *= go
+            po *= tcc
+            for step in range(t1 - 1, t0 - 1, -1):
+                bsz, j = plan.bs[step], step - t0
+                dh = ch[:bsz]
+                if dhs is not None:
+                    dh += dhs[step, :bsz]
+                mul(dh, p4[j, :bsz, 3], out=da4[step, :bsz, 3])
+                dct = dc[:bsz]
+                mul(dh, q[j, :bsz], out=dct)
+                dct += cc[:bsz]
+                mul(p4[j, :bsz, :3], dct[:, None, :], out=da4[step, :bsz, :3])
+                mul(dct, f[step, :bsz], out=cc[:bsz])
+                dot(da[step, :bsz], whT, out=ch[:bsz])
         wh = self.cell_parameters(layer, d)[1]
         wh.grad += s[:-1].reshape(t * n, h).T @ da.reshape(t * n, 4 * h)
         return da, [ch, cc]
