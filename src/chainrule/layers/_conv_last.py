@@ -177,3 +177,34 @@ def input_grad(dy2: np.ndarray, w2: np.ndarray, geom: Geom, so: tuple[int, ...],
 def crop(a: np.ndarray, pads: tuple[tuple[int, int], ...]) -> np.ndarray:
     """The view of a padded (B, *Sp, C) array without its padding."""
     return a[(slice(None), *(slice(lo, n - hi) for (lo, hi), n in zip(pads, a.shape[1:-1])))]
+
+
+def input_grad_1d(dy: np.ndarray, w: np.ndarray, pads: tuple[int, int], d: int, t: int,
+                  owner: Any) -> np.ndarray:
+    """dx (B, T, C) of a **stride-1** 1-D conv as one correlation: no col2im scatter.
+
+    ``dx[b, u, c] = Σ_{i,o} W[o,c,i]·dy[b, u + pl − i·d, o]``; with ``i' = k − 1 − i`` that is
+    ``Σ_{i',o} W_flip[o,c,i']·dyp[b, u + i'·d, o]`` where ``dyp`` is dy placed at offset
+    ``a = d·(k − 1) − pl`` in zeros of length ``T + d·(k − 1)`` (dy steps that would land
+    outside — outputs whose window lies wholly in the padding — are dropped). So dx is
+    im2col(dyp) (B·T, k·O) times ``W_flip₂ (k·O, C)``: one GEMM that writes dx directly.
+    """
+    b, to, o = dy.shape
+    _, c, k = w.shape
+    a = d * (k - 1) - pads[0]
+    length = t + d * (k - 1)
+    lo, hi = max(0, -a), min(to, length - a)  # dy steps that land inside dyp
+    dyp = scratch(owner, "_dyp_buf", (b, length, o), dy.dtype)
+    dyp[:, :max(0, a + lo)] = 0.0
+    dyp[:, a + lo:a + hi] = dy[:, lo:hi]
+    dyp[:, max(0, a + hi):] = 0.0
+    wflip = np.ascontiguousarray(w[:, :, ::-1].transpose(2, 0, 1)).reshape(k * o, c)
+    geom = ((k,), (1,), (d,))
+    dx = np.empty((b * t, c), dtype=dy.dtype)
+    view = windows(dyp, geom, (t,))
+    for ch in _chunks(b, t * k * o * dy.itemsize):
+        n = ch.stop - ch.start
+        col = scratch(owner, "_dycol_buf", (n, t, k, o), dy.dtype)
+        np.copyto(col, view[ch])
+        np.matmul(col.reshape(n * t, k * o), wflip, out=dx[ch.start * t:ch.stop * t])
+    return dx.reshape(b, t, c)
