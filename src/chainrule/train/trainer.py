@@ -7,6 +7,7 @@ Each step is exactly::
     value = loss.forward(out, yb)             # NaN/inf -> NonFiniteLossError, before any update
     divergence.update(value)                  # finite but blown up -> DivergenceError
     model.backward(loss.backward())
+    clip_grad_norm_(optimizer.params, clip_grad_norm)   # only with clip_grad_norm=...
     optimizer.step()
 
 then, when due, a validation check (every epoch, or every ``val_every`` steps), then the
@@ -41,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from ..core import Module, Sequential
+from ..optim.clip import clip_grad_norm_
 from .callbacks import Callback, ProgressBar
 from .checkpoint import NonFiniteLossError, restore_checkpoint, save_checkpoint
 from .divergence import Divergence, DivergenceError
@@ -117,14 +119,23 @@ class Trainer:
 
     State visible to callbacks: ``epoch`` (epochs finished), ``batch_in_epoch``, ``step``
     (optimizer steps done), ``history``, ``stop_training``, ``train_loader``, ``val_loader``,
-    ``epochs`` and ``config`` (a JSON-able dict stored in checkpoints).
+    ``epochs``, ``config`` (a JSON-able dict stored in checkpoints) and ``last_grad_norm``
+    (the total gradient norm before clipping, when ``clip_grad_norm`` is set).
+
+    ``clip_grad_norm=max_norm`` clips the gradients of ``optimizer.params`` to that total
+    2-norm between backward and the optimizer step (``chainrule.optim.clip_grad_norm_``).
     """
 
     def __init__(self, model: Module, loss: Any, optimizer: Any, *,
                  callbacks: Sequence[Callback] = (), val_every: int | None = None,
                  metrics: Any = "auto", progress: bool = False,
                  config: dict[str, Any] | None = None,
-                 divergence: Divergence | bool = True) -> None:
+                 divergence: Divergence | bool = True,
+                 clip_grad_norm: float | None = None) -> None:
+        if clip_grad_norm is not None and not float(clip_grad_norm) > 0:
+            raise ValueError(f"clip_grad_norm must be > 0 (or None), got {clip_grad_norm!r}")
+        self.clip_grad_norm = None if clip_grad_norm is None else float(clip_grad_norm)
+        self.last_grad_norm: float | None = None
         if val_every is not None and (isinstance(val_every, bool) or int(val_every) < 1):
             raise ValueError(f"val_every must be a positive number of steps, got {val_every!r}")
         if metrics not in ("auto", "accuracy", None, False):
@@ -301,6 +312,8 @@ class Trainer:
             if self._proposed is not None:
                 self._settle(confirm=self._healthy())
             model.backward(loss.backward())
+            if self.clip_grad_norm is not None:
+                self.last_grad_norm = clip_grad_norm_(opt.params, self.clip_grad_norm)
             opt.step()
             n = len(xb)
             counts = _accuracy_counts(out, yb, metrics) if metrics else None
@@ -379,7 +392,8 @@ def fit(model: Module, loss: Any, optimizer: Any, train_loader: Any, val_loader:
         epochs: int, callbacks: Sequence[Callback] = (), val_every: int | None = None,
         metrics: Any = "auto", resume_from: str | os.PathLike | None = None,
         progress: bool = False, config: dict[str, Any] | None = None,
-        divergence: Divergence | bool = True) -> History:
+        divergence: Divergence | bool = True,
+        clip_grad_norm: float | None = None) -> History:
     """Train ``model`` with the one loop; see ``Trainer`` and the module docstring.
 
     ``epochs`` is the total number of epochs (a resumed run continues up to it).
@@ -389,7 +403,9 @@ def fit(model: Module, loss: Any, optimizer: Any, train_loader: Any, val_loader:
     ``resume_from`` continues from a checkpoint written by ``ModelCheckpoint``.
     ``divergence``: the divergence rule (``chainrule.train.divergence``; True: the default
     rule, False: only the non-finite check).
+    ``clip_grad_norm=max_norm`` clips the total gradient 2-norm before every step.
     """
     trainer = Trainer(model, loss, optimizer, callbacks=callbacks, val_every=val_every,
-                      metrics=metrics, progress=progress, config=config, divergence=divergence)
+                      metrics=metrics, progress=progress, config=config, divergence=divergence,
+                      clip_grad_norm=clip_grad_norm)
     return trainer.fit(train_loader, val_loader, epochs=epochs, resume_from=resume_from)
