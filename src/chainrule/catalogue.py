@@ -62,7 +62,11 @@ from .layers import (
 )
 from .layers.conv1d import Conv1d
 from .layers.convlstm import ConvLSTM1d, ConvLSTM2d
+from .layers.embedding import Embedding
+from .layers.gru import GRU
+from .layers.lstm import LSTM
 from .layers.pool1d import AvgPool1d, GlobalAvgPool1d, GlobalMaxPool1d, MaxPool1d
+from .layers.rnn import RNN
 from .losses import BCEWithLogits, MSELoss, SoftmaxCrossEntropy
 from .models import CNN
 
@@ -300,6 +304,44 @@ register("ConvLSTM2d k(3,2) same sequences", lambda rng: (
 register("ConvLSTM2d k2 valid last", lambda rng: (
     _randomised(ConvLSTM2d(1, 2, 2, padding="valid"), rng),
     rng.standard_normal((1, 2, 4, 3, 1)), False), max_checks=40)
+
+
+# Recurrent layers and embeddings (every parameter randomised; lengths and initial states
+# through _WithKwargs; T = 1, 2, 7; bidirectional; two layers).
+def _h0(rng, cells, n, h):
+    return rng.standard_normal((cells, n, h))
+
+
+register("RNN tanh T=1", lambda rng: (
+    _randomised(RNN(3, 4), rng), rng.standard_normal((2, 1, 3)), False))
+register("RNN relu T=7 last", lambda rng: (
+    _randomised(RNN(3, 4, nonlinearity="relu", return_sequences=False), rng),
+    rng.standard_normal((3, 7, 3)), False))
+register("RNN bidirectional 2 layers lengths, h0", lambda rng: (
+    _WithKwargs(_randomised(RNN(2, 3, 2, bidirectional=True), rng), h0=_h0(rng, 4, 3, 3),
+                lengths=np.array([4, 1, 3])), rng.standard_normal((3, 4, 2)), False))
+register("LSTM T=2", lambda rng: (
+    _randomised(LSTM(3, 4), rng), rng.standard_normal((2, 2, 3)), False))
+register("LSTM T=7 last, h0 c0", lambda rng: (
+    _WithKwargs(_randomised(LSTM(2, 3, return_sequences=False), rng), h0=_h0(rng, 1, 1, 3),
+                c0=_h0(rng, 1, 1, 3)), rng.standard_normal((1, 7, 2)), False))
+register("LSTM bidirectional 2 layers lengths", lambda rng: (
+    _WithKwargs(_randomised(LSTM(2, 3, 2, bidirectional=True), rng),
+                lengths=np.array([2, 5, 4])), rng.standard_normal((3, 5, 2)), False),
+    max_checks=60)
+register("GRU T=1", lambda rng: (
+    _randomised(GRU(3, 4), rng), rng.standard_normal((2, 1, 3)), False))
+register("GRU T=7 bidirectional last, lengths", lambda rng: (
+    _WithKwargs(_randomised(GRU(2, 3, bidirectional=True, return_sequences=False), rng),
+                lengths=np.array([7, 3])), rng.standard_normal((2, 7, 2)), False))
+register("GRU 2 layers h0", lambda rng: (
+    _WithKwargs(_randomised(GRU(3, 2, 2), rng), h0=_h0(rng, 2, 3, 2)),
+    rng.standard_normal((3, 4, 3)), False))
+register("Embedding repeated ids (parameters only)", lambda rng: (
+    Embedding(6, 3, rng=rng), np.array([[1, 0, 3, 3], [5, 1, 0, 3]]), False))
+register("Embedding → LSTM → Linear", lambda rng: (
+    Sequential(Embedding(5, 3, rng=rng), _randomised(LSTM(3, 2, return_sequences=False), rng),
+               Linear(2, 2, rng=rng)), np.array([[1, 4, 4], [0, 2, 1]]), False))
 
 
 # Losses: build(rng) -> (loss, prediction, target).
