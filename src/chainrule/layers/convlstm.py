@@ -41,8 +41,10 @@ def _sigmoid(z: np.ndarray, out: np.ndarray) -> np.ndarray:
 class _ConvLSTM(Module):
     """ConvLSTM over ``nd`` spatial axes (channels last); see ConvLSTM1d / ConvLSTM2d.
 
-    Forward (per step t, ``⋆`` the convolution, ``⊙`` elementwise; F = hidden_channels)
+    Forward
     -------
+    Per step t (``⋆`` the convolution, ``⊙`` elementwise, F = hidden_channels)::
+
         z_t = W_x ⋆ x_t + W_h ⋆ h_{t−1} + b            (4F channels, blocks i, f, c, o)
         i_t = σ(z_i)   f_t = σ(z_f)   g_t = tanh(z_c)   o_t = σ(z_o)
         c_t = f_t ⊙ c_{t−1} + i_t ⊙ g_t
@@ -54,9 +56,9 @@ class _ConvLSTM(Module):
     output is h_T, or every h_t with ``return_sequences=True``.
 
     Backward (BPTT)
-    --------
+    ---------------
     With ``dh_t`` = the output gradient at t plus the recurrent gradient from step t + 1, and
-    ``dc`` carried back from step t + 1 (both zero after the last step), for t = T … 1:
+    ``dc`` carried back from step t + 1 (both zero after the last step), for t = T … 1::
 
         dc   += dh ⊙ o ⊙ (1 − tanh²c_t)
         dz_o  = dh ⊙ tanh c_t ⊙ o(1 − o)
