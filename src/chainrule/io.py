@@ -83,6 +83,9 @@ def load_arrays(path: PathLike) -> dict[str, np.ndarray]:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no checkpoint at {path}")
+    if path.is_dir():
+        raise CheckpointError(f"{path} is a folder, not a model or checkpoint file")
+    _check_unpacked_size(path)
     try:
         with np.load(path, allow_pickle=False) as archive:
             if not isinstance(archive, np.lib.npyio.NpzFile):
@@ -93,6 +96,72 @@ def load_arrays(path: PathLike) -> dict[str, np.ndarray]:
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as err:
         raise CheckpointError(f"cannot read {path}: corrupted or truncated file "
                               f"({type(err).__name__}: {err})") from err
+
+
+def _check_unpacked_size(path: Path) -> None:
+    """Refuse an archive whose members would unpack to more than this machine's memory (a
+    small file can declare terabytes: a zip bomb), before reading any of them."""
+    from .models.config import _fmt_bytes, memory_bytes
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            total = sum(info.file_size for info in zf.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # not a zip (or unreadable): np.load below reports it
+    have = memory_bytes()
+    if have and total > have // 2:
+        raise CheckpointError(f"{path}: its arrays would unpack to {_fmt_bytes(total)}, more than "
+                              f"half this machine's memory ({_fmt_bytes(have)}); refusing to "
+                              "read it")
+
+
+def model_config_of(meta: dict[str, Any]) -> dict[str, Any] | None:
+    """The model config a model file (``model_config``) or a training checkpoint
+    (``config.model_config``) carries, or None."""
+    config = meta.get("model_config")
+    if config is None and isinstance(meta.get("config"), dict):
+        config = meta["config"].get("model_config")
+    return config
+
+
+def load_model(path: PathLike) -> tuple[Module, dict[str, Any]]:
+    """Rebuild the model a ``chainrule train`` model file *or* checkpoint describes; return
+    ``(model, meta)``.
+
+    The metadata is untrusted input: the architecture it describes is checked field by
+    field, and the shapes it implies are compared with the arrays the file holds, **before**
+    anything is built — a crafted ``hidden=[1e9]`` is a ``CheckpointError`` naming the
+    mismatch, not a 238 GiB allocation.
+    """
+    from .models.config import build_model, parameter_shapes
+
+    arrays = load_arrays(path)
+    meta = read_meta(arrays, path)
+    config = model_config_of(meta)
+    if not config:
+        raise CheckpointError(f"{path} holds no model_config; was it written by "
+                              "`chainrule train`?")
+    try:
+        expected = parameter_shapes(config)
+    except ValueError as err:
+        raise CheckpointError(f"{path}: {err}") from err
+    held = {k: tuple(v.shape) for k, v in split_arrays(arrays, "model").items()}
+    problems = []
+    if missing := sorted(set(expected) - set(held)):
+        problems.append(f"arrays missing for {missing}")
+    if extra := sorted(set(held) - set(expected)):
+        problems.append(f"unexpected arrays {extra}")
+    problems += [f"{k}: the config implies shape {expected[k]}, the file holds {held[k]}"
+                 for k in sorted(set(expected) & set(held)) if expected[k] != held[k]]
+    if problems:
+        raise CheckpointError(f"{path}: the model_config does not match the arrays it holds: "
+                              + "; ".join(problems))
+    model = build_model(config)
+    try:
+        model.load_state_dict(split_arrays(arrays, "model"))
+    except ValueError as err:
+        raise CheckpointError(f"{path}: {err}") from err
+    return model, meta
 
 
 def save(path: PathLike, model: Module, optimizer: Any = None, **meta: Any) -> Path:

@@ -7,6 +7,7 @@ threadpoolctl (on a contended 2-core machine one thread was measured 2–5× fas
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -14,7 +15,9 @@ from .. import __version__
 
 
 def _common() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    from .options import Parser
+
+    common = Parser(add_help=False)
     common.add_argument("--threads", type=int, default=None, metavar="N",
                         help="BLAS threads (default: the library's own choice)")
     return common
@@ -23,8 +26,9 @@ def _common() -> argparse.ArgumentParser:
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (exposed for tests and documentation)."""
     from . import commands, train
+    from .options import Parser
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="chainrule", description="Hand-written backprop in NumPy: train, verify, explore.")
     parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -52,12 +56,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             with threadpool_limits(limits=args.threads):
                 return int(args.handler(args) or 0)
         return int(args.handler(args) or 0)
-    except (ValueError, FileNotFoundError, RuntimeError) as err:
-        print(f"chainrule {args.command}: error: {err}", file=sys.stderr)
-        return 2
     except BrokenPipeError:  # `chainrule summary | head`: the reader left, nothing to report
         sys.stderr.close()
         return 0
+    except (ValueError, RuntimeError, OSError, MemoryError) as err:
+        print(f"chainrule {args.command}: error: {describe_error(err)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"chainrule {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def describe_error(err: BaseException) -> str:
+    """One line for an error: an OSError names its path(s) and the OS's reason (a folder
+    where a file was expected, a read-only or full disk, ...); a MemoryError the size."""
+    if isinstance(err, OSError) and err.filename is not None:
+        where = os.fspath(err.filename)
+        if err.filename2 is not None:
+            where += f" -> {os.fspath(err.filename2)}"
+        return f"{where}: {err.strerror or type(err).__name__}"
+    if isinstance(err, MemoryError):
+        return f"out of memory: {err}" if str(err) else "out of memory"
+    return " ".join(str(err).split()) or type(err).__name__
 
 
 if __name__ == "__main__":

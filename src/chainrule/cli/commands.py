@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .options import add_model_args, model_config, positive_float
+from .options import add_model_args, check_dataset, model_config, positive_float, positive_int
 
 
 def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -34,8 +34,9 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     s.add_argument("--dataset", default="mnist-5k", help="dataset whose input shape is used")
     s.add_argument("--input-shape", default=None, metavar="C,H,W",
                    help="input shape per sample instead of the dataset's")
-    s.add_argument("--num-classes", type=int, default=10)
-    s.add_argument("--batch-size", type=int, default=None, help="also show memory for this batch")
+    s.add_argument("--num-classes", type=positive_int, default=10)
+    s.add_argument("--batch-size", type=positive_int, default=None,
+                   help="also show memory for this batch")
     add_model_args(s)
     s.set_defaults(handler=run_summary)
 
@@ -57,6 +58,7 @@ def run_data_download(args: argparse.Namespace) -> int:
     """Download (checksummed) a dataset into the user cache."""
     from chainrule import data
 
+    check_dataset(args.name, args.split, "data download")
     for path in data.download(args.name, split=args.split):
         print(f"ok  {path}")
     return 0
@@ -84,8 +86,15 @@ def run_summary(args: argparse.Namespace) -> int:
     from chainrule.models import build_model
 
     if args.input_shape:
-        in_shape = tuple(int(v) for v in args.input_shape.split(","))
+        try:
+            in_shape = tuple(int(v) for v in args.input_shape.split(","))
+        except ValueError:
+            in_shape = ()
+        if len(in_shape) != 3 or min(in_shape) < 1:
+            raise ValueError(f"--input-shape must be three positive integers C,H,W, got "
+                             f"{args.input_shape!r}")
     else:
+        check_dataset(args.dataset, None, "--dataset")
         in_shape = _dataset_shape(args.dataset)
     config = model_config(args, in_shape=in_shape, num_classes=args.num_classes)
     model = build_model(config, rng=0)

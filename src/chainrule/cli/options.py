@@ -1,10 +1,93 @@
-"""Model flags shared by ``chainrule train`` and ``chainrule summary``."""
+"""Argument types and the model flags shared by ``chainrule train`` and ``chainrule summary``.
+
+Every argument is checked when it is parsed or, for checks that need more than the one
+value (a dataset's splits, a flag that only applies to one model), by the handler before
+any work starts: a bad value is a one-line error and exit status 2, never a traceback or
+a silently ignored flag.
+"""
 
 from __future__ import annotations
 
 import argparse
 import math
+import sys
 from typing import Any
+
+# Model flags that only one kind of model reads (their argparse default is None, so the
+# handler can tell "given" from "defaulted"); the defaults applied when they are not given.
+MLP_FLAGS = {"hidden": [100, 50], "activation": ["sigmoid", "relu"], "init": "fan_in_uniform"}
+CNN_FLAGS = {"conv_kernel_size": 3, "pooling_kernel_size": 2, "stride_size": 1,
+             "zero_padding": True, "max_pooling": True, "channels": [16, 32]}
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line (``prog: error: ...``), exit 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        sys.exit(2)
+
+
+def flag(dest: str) -> str:
+    """``conv_kernel_size`` → ``--conv-kernel-size``."""
+    return "--" + dest.replace("_", "-")
+
+
+def _number(text: str, kind: type) -> Any:
+    try:
+        return kind(text)
+    except ValueError:
+        what = "an integer" if kind is int else "a number"
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer ≥ 1."""
+    value = _number(text, int)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return value
+
+
+def nonneg_int(text: str) -> int:
+    """argparse type: an integer ≥ 0."""
+    value = _number(text, int)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0 (rejects nan, inf, 0 and negatives)."""
+    value = _number(text, float)
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+    return value
+
+
+def nonneg_float(text: str) -> float:
+    """argparse type: a finite number ≥ 0."""
+    value = _number(text, float)
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
+    return value
+
+
+def momentum_value(text: str) -> float:
+    """argparse type: a momentum in [0, 1)."""
+    value = _number(text, float)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
+    return value
+
+
+def val_size(text: str) -> float:
+    """argparse type: a validation fraction in (0, 1) or a whole count ≥ 1."""
+    value = _number(text, float)
+    if not math.isfinite(value) or value <= 0 or (value >= 1 and value != int(value)):
+        raise argparse.ArgumentTypeError("expected a fraction in (0, 1) or a whole number of "
+                                         f"samples >= 1, got {text!r}")
+    return value
 
 
 def _int_list(text: str) -> list[int]:
@@ -18,57 +101,96 @@ def _int_list(text: str) -> list[int]:
     return values
 
 
-def positive_float(text: str) -> float:
-    """argparse type: a finite number > 0 (rejects nan, inf, 0 and negatives)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
-    return value
-
-
 def _name_list(text: str) -> list[str]:
-    return [v.strip() for v in text.split(",") if v.strip()]
+    from ..layers.activation import ACTIVATIONS
+
+    names = [v.strip() for v in text.split(",") if v.strip()]
+    bad = [n for n in names if n not in ACTIVATIONS]
+    if not names or bad:
+        raise argparse.ArgumentTypeError(f"unknown activation {', '.join(bad) or text!r}; "
+                                         f"choose from {', '.join(ACTIVATIONS)}")
+    return names
+
+
+def _init_name(text: str) -> str:
+    from ..init import names
+
+    if text not in names():
+        raise argparse.ArgumentTypeError(f"unknown initialiser {text!r}; choose from "
+                                         f"{', '.join(names())}")
+    return text
 
 
 def add_model_args(p: argparse.ArgumentParser) -> None:
     """Add the flags that describe a model (MLP or the configurable CNN)."""
     g = p.add_argument_group("model")
     g.add_argument("--model", choices=("mlp", "cnn"), default="mlp")
-    g.add_argument("--hidden", type=_int_list, default=[100, 50], metavar="N,N",
+    g.add_argument("--hidden", type=_int_list, default=None, metavar="N,N",
                    help="MLP hidden widths (default 100,50)")
-    g.add_argument("--activation", type=_name_list, default=["sigmoid", "relu"], metavar="A,A",
+    g.add_argument("--activation", type=_name_list, default=None, metavar="A,A",
                    help="MLP hidden activations, one name or one per hidden layer "
-                        "(sigmoid, tanh, relu, leaky_relu, improved_sigmoid)")
-    g.add_argument("--init", default="fan_in_uniform",
-                   help="MLP weight initialiser (cr.init names)")
-    g.add_argument("--conv-kernel-size", type=int, default=3)
-    g.add_argument("--pooling-kernel-size", type=int, default=2)
-    g.add_argument("--stride-size", type=int, default=1,
-                   help="stride of both convolutions and both pooling layers")
-    g.add_argument("--zero-padding", action=argparse.BooleanOptionalAction, default=True,
-                   help="'same' zero padding (--no-zero-padding: 'valid')")
-    g.add_argument("--max-pooling", action=argparse.BooleanOptionalAction, default=True,
-                   help="max pooling (--no-max-pooling: average pooling)")
-    g.add_argument("--channels", type=_int_list, default=[16, 32], metavar="C,C")
+                        "(sigmoid, tanh, relu, leaky_relu, improved_sigmoid; "
+                        "default sigmoid,relu)")
+    g.add_argument("--init", type=_init_name, default=None,
+                   help="MLP weight initialiser (cr.init names; default fan_in_uniform)")
+    g.add_argument("--conv-kernel-size", type=positive_int, default=None,
+                   help="CNN convolution kernel size (default 3)")
+    g.add_argument("--pooling-kernel-size", type=positive_int, default=None,
+                   help="CNN pooling kernel size (default 2)")
+    g.add_argument("--stride-size", type=positive_int, default=None,
+                   help="stride of both convolutions and both pooling layers (CNN; default 1)")
+    g.add_argument("--zero-padding", action=argparse.BooleanOptionalAction, default=None,
+                   help="'same' zero padding (--no-zero-padding: 'valid'; CNN)")
+    g.add_argument("--max-pooling", action=argparse.BooleanOptionalAction, default=None,
+                   help="max pooling (--no-max-pooling: average pooling; CNN)")
+    g.add_argument("--channels", type=_int_list, default=None, metavar="C,C",
+                   help="CNN channels per block (default 16,32)")
+
+
+def check_model_flags(args: argparse.Namespace) -> None:
+    """ValueError for a flag given that the chosen ``--model`` does not read."""
+    other = CNN_FLAGS if args.model == "mlp" else MLP_FLAGS
+    given = [flag(k) for k in other if getattr(args, k, None) is not None]
+    if given:
+        kind = "cnn" if args.model == "mlp" else "mlp"
+        verb = "applies" if len(given) == 1 else "apply"
+        raise ValueError(f"{', '.join(given)} only {verb} to --model {kind}, not --model "
+                         f"{args.model}")
 
 
 def model_config(args: argparse.Namespace, *, in_shape: tuple[int, ...],
                  num_classes: int) -> dict[str, Any]:
-    """The JSON-able model config (see ``chainrule.models.config``) the flags describe."""
+    """The JSON-able model config (see ``chainrule.models.config``) the flags describe,
+    checked (fields, and a size that fits in memory) before anything is built."""
+    from ..models.config import check_size
+
+    check_model_flags(args)
     config: dict[str, Any] = {"model": args.model, "in_shape": [int(s) for s in in_shape],
                               "num_classes": int(num_classes)}
+    own = MLP_FLAGS if args.model == "mlp" else CNN_FLAGS
+    values = {k: default if getattr(args, k, None) is None else getattr(args, k)
+              for k, default in own.items()}
     if args.model == "mlp":
-        acts = list(args.activation)
-        if len(acts) not in (1, len(args.hidden)):
+        acts = list(values["activation"])
+        if len(acts) not in (1, len(values["hidden"])):
             raise ValueError(f"--activation names {len(acts)} activations for "
-                             f"{len(args.hidden)} hidden layers; give one or {len(args.hidden)}")
-        config.update(hidden=list(args.hidden), activation=acts, init=args.init)
+                             f"{len(values['hidden'])} hidden layers; give one or "
+                             f"{len(values['hidden'])}")
+        config.update(hidden=list(values["hidden"]), activation=acts, init=values["init"])
     else:
-        config.update(conv_kernel_size=args.conv_kernel_size,
-                      pooling_kernel_size=args.pooling_kernel_size, stride_size=args.stride_size,
-                      zero_padding=args.zero_padding, max_pooling=args.max_pooling,
-                      channels=list(args.channels))
+        config.update(conv_kernel_size=values["conv_kernel_size"],
+                      pooling_kernel_size=values["pooling_kernel_size"],
+                      stride_size=values["stride_size"], zero_padding=values["zero_padding"],
+                      max_pooling=values["max_pooling"], channels=list(values["channels"]))
+    check_size(config, what=f"--model {args.model} with these flags")
     return config
+
+
+def check_dataset(name: str, split: str | None, what: str) -> None:
+    """ValueError naming the flag unless ``name`` (and ``split``) is a known dataset."""
+    from .. import data
+
+    try:
+        data.get_spec(name, split)
+    except ValueError as err:
+        raise ValueError(f"{what}: {err}") from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -11,7 +12,17 @@ from typing import Any
 
 import numpy as np
 
-from .options import add_model_args, model_config
+from .options import (
+    add_model_args,
+    check_dataset,
+    model_config,
+    momentum_value,
+    nonneg_float,
+    nonneg_int,
+    positive_float,
+    positive_int,
+    val_size,
+)
 
 
 def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -26,15 +37,16 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
                    help="dataset whose test split is reported (default: the training dataset's own "
                         "test split; for mnist-5k, the official MNIST test set)")
     add_model_args(p)
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=0.1)
+    p.add_argument("--epochs", type=positive_int, default=10)
+    p.add_argument("--batch-size", type=positive_int, default=32)
+    p.add_argument("--lr", type=positive_float, default=0.1, help="learning rate, finite, > 0")
     p.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd")
-    p.add_argument("--momentum", type=float, default=0.0)
-    p.add_argument("--weight-decay", type=float, default=0.0)
-    p.add_argument("--val-size", type=float, default=0.1,
+    p.add_argument("--momentum", type=momentum_value, default=None,
+                   help="SGD momentum in [0, 1) (default 0; --optimizer sgd only)")
+    p.add_argument("--weight-decay", type=nonneg_float, default=0.0)
+    p.add_argument("--val-size", type=val_size, default=0.1,
                    help="validation fraction (< 1) or count (≥ 1) held out of the training split")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=nonneg_int, default=0)
     p.add_argument("--out", default=None, help="run folder (default runs/<dataset>-<model>)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
     p.add_argument("--progress", action="store_true", help="show a progress bar")
@@ -43,11 +55,11 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     e = sub.add_parser("evaluate", parents=[common], help="evaluate a saved model",
                        description="Print accuracy, macro-F1 and the confusion matrix of a "
                                    "saved model.")
-    e.add_argument("checkpoint", help="model.npz written by `chainrule train`")
+    e.add_argument("checkpoint", help="model.npz or checkpoint.npz written by `chainrule train`")
     e.add_argument("--dataset", default="mnist")
     e.add_argument("--split", default="test")
     e.add_argument("--data-dir", default=None)
-    e.add_argument("--batch-size", type=int, default=1000)
+    e.add_argument("--batch-size", type=positive_int, default=1000)
     e.add_argument("--json", action="store_true", help="print the results as JSON")
     e.set_defaults(handler=run_evaluate)
 
@@ -63,22 +75,67 @@ def default_test_source(dataset: str) -> str:
     return "mnist" if dataset == "mnist-5k" else dataset
 
 
+def check_folder(path: str | None, what: str) -> None:
+    """ValueError unless ``path`` is None or an existing folder."""
+    if path is not None and not Path(path).is_dir():
+        state = "is not a folder" if Path(path).exists() else "does not exist"
+        raise ValueError(f"{what} {path} {state}")
+
+
+def check_writable_folder(out: Path) -> None:
+    """ValueError naming the path unless ``out`` is (or can be created as) a writable folder."""
+    probe = out
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise ValueError(f"--out {out}: {probe} is a file, not a folder")
+    if probe.exists() and not os.access(probe, os.W_OK | os.X_OK):
+        raise ValueError(f"--out {out}: {probe} is not writable")
+
+
+def check_train_args(args: argparse.Namespace) -> None:
+    """Everything about the arguments that can be checked before loading data."""
+    check_dataset(args.dataset, "train", "--dataset")
+    if args.test_dataset is not None:
+        check_dataset(args.test_dataset, "test", "--test-dataset")
+    check_folder(args.data_dir, "--data-dir")
+    if args.optimizer != "sgd" and args.momentum is not None:
+        raise ValueError(f"--momentum only applies to --optimizer sgd, not {args.optimizer} "
+                         "(Adam's moments are fixed at betas (0.9, 0.999))")
+
+
 def run_train(args: argparse.Namespace) -> int:
     """Train, then write the run folder."""
     import chainrule as cr
     from chainrule import data, optim, plots, train
 
+    check_train_args(args)
+    out = Path(args.out or f"runs/{args.dataset}-{args.model}")
+    check_writable_folder(out)
+    if args.resume and not (out / "checkpoint.npz").is_file():
+        raise ValueError(f"--resume: there is no checkpoint to resume from "
+                         f"({out / 'checkpoint.npz'} does not exist)")
     split_seed, init_seed, loader_seed = np.random.SeedSequence(args.seed).spawn(3)
+    try:  # check the model (fields, size) before loading any data, where the spec says how
+        in_shape: tuple[int, ...] | None = tuple(data.input_shape(args.dataset))
+        model_config(args, in_shape=in_shape,
+                     num_classes=len(data.get_spec(args.dataset).classes))
+    except (AttributeError, TypeError):  # a spec without an image shape: checked below
+        in_shape = None
     ds = data.load(args.dataset, "train", data_dir=args.data_dir)
     config = model_config(args, in_shape=ds.x.shape[1:], num_classes=ds.num_classes)
-    out = Path(args.out or f"runs/{args.dataset}-{args.model}")
+    if len(ds) < 2:
+        raise ValueError(f"--dataset {args.dataset}: {len(ds)} training samples, too few to "
+                         "hold out a validation set")
     out.mkdir(parents=True, exist_ok=True)
     x_tr, y_tr, x_val, y_val = data.train_val_split(
         _inputs(ds.x, config), ds.y, args.val_size, rng=np.random.default_rng(split_seed))
     model = cr.models.build_model(config, rng=np.random.default_rng(init_seed))
     loss = cr.SoftmaxCrossEntropy()
     if args.optimizer == "sgd":
-        opt = optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum,
+        opt = optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum or 0.0,
                         weight_decay=args.weight_decay)
     else:
         opt = optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
@@ -138,13 +195,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
     import chainrule as cr
     from chainrule import data, train
 
-    meta = cr.load(args.checkpoint)
-    config = meta.get("model_config")
-    if not config:
-        raise ValueError(f"{args.checkpoint} holds no model_config; "
-                         "was it written by `chainrule train`?")
-    model = cr.models.build_model(config)
-    cr.load(args.checkpoint, model=model)
+    check_dataset(args.dataset, args.split, "--dataset/--split")
+    check_folder(args.data_dir, "--data-dir")
+    model, meta = cr.io.load_model(args.checkpoint)  # checks the metadata before building
+    config = cr.io.model_config_of(meta)
     ds = data.load(args.dataset, args.split, data_dir=args.data_dir)
     x = _inputs(ds.x, config)
     preds = train.predict(model, x, batch_size=args.batch_size).argmax(axis=1)

@@ -68,6 +68,10 @@ def cmd_list() -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run one experiment; print where it was written."""
+    if args.seed < 0:
+        raise ValueError(f"--seed must be >= 0, got {args.seed}")
+    # Every --set value is parsed and range-checked before anything is run or written.
+    registry.get(args.name).make_config(quick=args.quick, overrides=dict(args.overrides))
     res = run_experiment(args.name, quick=args.quick, seed=args.seed, out_root=args.out,
                          overrides=dict(args.overrides), log=print, raise_errors=False,
                          threads=args.threads or 1)
@@ -116,7 +120,7 @@ def handle(args: argparse.Namespace) -> int:
     if args.lab_command == "run":
         try:
             return cmd_run(args)
-        except KeyError as err:  # unknown experiment: the message lists the known ones
+        except (KeyError, ValueError) as err:  # unknown experiment or a bad --set value
             print(f"chainrule lab run: error: {err.args[0]}", file=sys.stderr)
             return 2
     if args.lab_command == "run-all":

@@ -86,7 +86,8 @@ class Experiment:
         """Build the config: defaults, then the quick preset, then ``overrides`` (strings
         parsed)."""
         values = dict(self.quick) if quick else {}
-        values.update({k: parse_value(self.config_cls, k, v) for k, v in (overrides or {}).items()})
+        for k, v in (overrides or {}).items():
+            values[k] = check_value(self.config_cls, k, parse_value(self.config_cls, k, v))
         return self.config_cls(**values)
 
 
@@ -155,6 +156,52 @@ def parse_value(config_cls: type, key: str, raw: Any) -> Any:
         return raw
     hint = typing.get_type_hints(config_cls).get(key, str)
     return _parse(hint, raw, key)
+
+
+# Name parts of config fields that must be > 0 (counts, sizes, rates), and of those that are
+# probabilities in [0, 1); fields named dataset(s) must name registered datasets.
+_POSITIVE = {"epochs", "size", "lr", "steps", "width", "widths", "depth",
+             "depths", "hidden", "channels", "layers", "every", "patience", "probe", "entries",
+             "samples", "eps", "checks"}
+_UNIT = {"dropout", "momentum", "fraction"}
+
+
+def check_value(config_cls: type, key: str, value: Any) -> Any:
+    """Range-check an override (``--set key=value``) before any work starts; return it.
+
+    Numbers must be finite; a number whose default is ≥ 0 may not be negative; fields named
+    like counts, sizes and rates (``epochs``, ``batch_size``, ``lr``, ``*_steps``, ...) must
+    be > 0 unless their default is 0 (where 0 means "off" or "all"); ``dropout``/``momentum``/
+    ``*_fraction`` lie in [0, 1); ``dataset``/``datasets``/``*_dataset`` name known datasets.
+    ``ValueError`` names the field and the rule.
+    """
+    import math
+
+    default = {f.name: f.default for f in dataclasses.fields(config_cls)}.get(key)
+    items = list(value) if isinstance(value, (tuple, list)) else [value]
+    dflt = list(default) if isinstance(default, (tuple, list)) else [default]
+    parts = set(key.split("_"))
+    nums = [v for v in items if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    dnums = [d for d in dflt if isinstance(d, (int, float)) and not isinstance(d, bool)]
+    for v in nums:
+        if not math.isfinite(v):
+            raise ValueError(f"--set {key}: expected a finite number, got {v!r}")
+        if dnums and min(dnums) >= 0 and v < 0:
+            raise ValueError(f"--set {key}: must be >= 0, got {v!r}")
+        if parts & _POSITIVE and dnums and min(dnums) > 0 and v <= 0:
+            raise ValueError(f"--set {key}: must be > 0, got {v!r}")
+        if parts & _UNIT and not 0 <= v < 1:
+            raise ValueError(f"--set {key}: must be in [0, 1), got {v!r}")
+    if isinstance(value, (tuple, list)) and not value and default:
+        raise ValueError(f"--set {key}: needs at least one value")
+    if key in ("dataset", "datasets") or key.endswith("_dataset"):
+        from ..data import names as dataset_names
+
+        known = dataset_names()
+        if bad := [v for v in items if v not in known]:
+            raise ValueError(f"--set {key}: unknown dataset {', '.join(map(repr, bad))}; "
+                             f"known: {', '.join(known)}")
+    return value
 
 
 def _parse(hint: Any, raw: str, key: str) -> Any:
