@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -58,7 +58,7 @@ def save_arrays(path: PathLike, arrays: dict[str, np.ndarray]) -> Path:
             raise TypeError(f"{path}: array {key!r} has dtype object, which needs pickle")
     directory = path.parent if str(path.parent) else Path(".")
     directory.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    fd, tmp = _temp_file(directory, path.name)
     try:
         with os.fdopen(fd, "wb") as fh:
             np.savez(fh, **arrays)
@@ -72,6 +72,37 @@ def save_arrays(path: PathLike, arrays: dict[str, np.ndarray]) -> Path:
             pass
         raise
     return path
+
+
+TEMP_SUFFIX = ".tmp"
+
+
+def _temp_file(directory: Path, name: str) -> tuple[int, str]:
+    """A new ``directory/.NAME.<random>.tmp`` opened for writing with mode 0o666 minus the
+    umask — the permissions every other file of the run gets (``tempfile.mkstemp`` would
+    make it 0o600). A write killed midway leaves only such a dot-file, which
+    ``remove_orphans`` deletes at the next start."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = directory / f".{name}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
+        try:
+            return os.open(tmp, flags, 0o666), str(tmp)
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"cannot create a temporary file for {name} in {directory}")
+
+
+def remove_orphans(directory: PathLike) -> list[Path]:
+    """Delete temporary files that killed writes left in ``directory`` (``.NAME.*.tmp``, from
+    ``save_arrays`` and the trainer's unconfirmed checkpoints); return what was removed.
+    Call it only while no other process writes there (``chainrule train`` holds the run
+    folder's lock)."""
+    removed = []
+    for p in Path(directory).glob(f".*{TEMP_SUFFIX}"):
+        if p.is_file():
+            p.unlink(missing_ok=True)
+            removed.append(p)
+    return removed
 
 
 def load_arrays(path: PathLike) -> dict[str, np.ndarray]:

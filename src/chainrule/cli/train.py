@@ -5,13 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..io import remove_orphans
 from .options import (
     add_model_args,
     check_dataset,
@@ -23,6 +27,7 @@ from .options import (
     positive_int,
     val_size,
 )
+from .runs import RunLock, check_resume, existing_run
 
 
 def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -48,7 +53,12 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
                    help="validation fraction (< 1) or count (≥ 1) held out of the training split")
     p.add_argument("--seed", type=nonneg_int, default=0)
     p.add_argument("--out", default=None, help="run folder (default runs/<dataset>-<model>)")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from OUT/checkpoint.npz (refused if any setting but --epochs "
+                        "differs from the checkpoint's run)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run already in --out (without it, a folder holding a run "
+                        "is refused)")
     p.add_argument("--progress", action="store_true", help="show a progress bar")
     p.set_defaults(handler=run_train)
 
@@ -107,29 +117,59 @@ def check_train_args(args: argparse.Namespace) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    """Train, then write the run folder."""
-    import chainrule as cr
-    from chainrule import data, optim, plots, train
+    """Check everything, take the run folder's lock, train, then write the run folder."""
+    from chainrule import data
 
     check_train_args(args)
     out = Path(args.out or f"runs/{args.dataset}-{args.model}")
     check_writable_folder(out)
+    if args.resume and args.overwrite:
+        raise ValueError("--resume continues the run in --out, --overwrite replaces it: "
+                         "choose one")
     if args.resume and not (out / "checkpoint.npz").is_file():
         raise ValueError(f"--resume: there is no checkpoint to resume from "
                          f"({out / 'checkpoint.npz'} does not exist)")
-    split_seed, init_seed, loader_seed = np.random.SeedSequence(args.seed).spawn(3)
     try:  # check the model (fields, size) before loading any data, where the spec says how
-        in_shape: tuple[int, ...] | None = tuple(data.input_shape(args.dataset))
-        model_config(args, in_shape=in_shape,
+        model_config(args, in_shape=tuple(data.input_shape(args.dataset)),
                      num_classes=len(data.get_spec(args.dataset).classes))
     except (AttributeError, TypeError):  # a spec without an image shape: checked below
-        in_shape = None
+        pass
+    found = existing_run(out) if out.is_dir() else []
+    if found and not (args.resume or args.overwrite):
+        raise ValueError(f"--out {out} already holds a run ({', '.join(found)}); pass "
+                         "--overwrite to replace it, --resume to continue it, or choose "
+                         "another --out")
+    with RunLock(out) as lock:
+        if lock.note:
+            print(f"chainrule train: {lock.note} in {out}", file=sys.stderr)
+        remove_orphans(out)
+        return _train_locked(args, out)
+
+
+def _resume_command(args: argparse.Namespace) -> str:
+    argv = [a for a in getattr(args, "argv", None) or sys.argv[1:] if a != "--overwrite"]
+    return shlex.join(["chainrule", *argv, *([] if "--resume" in argv else ["--resume"])])
+
+
+def _train_locked(args: argparse.Namespace, out: Path) -> int:
+    import chainrule as cr
+    from chainrule import data, optim, plots, train
+
+    split_seed, init_seed, loader_seed = np.random.SeedSequence(args.seed).spawn(3)
     ds = data.load(args.dataset, "train", data_dir=args.data_dir)
     config = model_config(args, in_shape=ds.x.shape[1:], num_classes=ds.num_classes)
     if len(ds) < 2:
         raise ValueError(f"--dataset {args.dataset}: {len(ds)} training samples, too few to "
                          "hold out a validation set")
-    out.mkdir(parents=True, exist_ok=True)
+    run_config = {"command": "train",
+                  **{k: v for k, v in vars(args).items() if k not in ("handler", "argv")},
+                  "model_config": config, "train_source": ds.source, "chainrule": cr.__version__}
+    ckpt = out / "checkpoint.npz"
+    if args.resume:  # refuse a changed run before anything in the folder is rewritten
+        check_resume(ckpt, run_config, args.epochs)
+    elif args.overwrite:
+        for name in existing_run(out):
+            (out / name).unlink()
     x_tr, y_tr, x_val, y_val = data.train_val_split(
         _inputs(ds.x, config), ds.y, args.val_size, rng=np.random.default_rng(split_seed))
     model = cr.models.build_model(config, rng=np.random.default_rng(init_seed))
@@ -142,18 +182,23 @@ def run_train(args: argparse.Namespace) -> int:
     train_loader = data.DataLoader(x_tr, y_tr, args.batch_size, shuffle=True,
                                    rng=np.random.default_rng(loader_seed))
     val_loader = data.DataLoader(x_val, y_val, 1000, shuffle=False)
-    run_config = {"command": "train", **{k: v for k, v in vars(args).items() if k != "handler"},
-                  "model_config": config, "train_source": ds.source, "chainrule": cr.__version__}
     (out / "config.json").write_text(json.dumps(run_config, indent=2) + "\n")
-    ckpt = out / "checkpoint.npz"
-    callbacks = [train.CSVLogger(out / "history.csv"),
-                 train.ModelCheckpoint(ckpt, config=run_config)]
+    saver = train.ModelCheckpoint(ckpt, config=run_config)
+    on_signal = _StopOnSignal(saver)
+    callbacks = [train.CSVLogger(out / "history.csv"), saver]
     if args.progress:
         callbacks.append(train.ProgressBar())
+    callbacks.append(on_signal.hook)  # last: every other callback has seen the step
     t0 = time.perf_counter()
     try:
-        history = train.fit(model, loss, opt, train_loader, val_loader, epochs=args.epochs,
-                            callbacks=callbacks, resume_from=ckpt if args.resume else None)
+        with on_signal:
+            history = train.fit(model, loss, opt, train_loader, val_loader, epochs=args.epochs,
+                                callbacks=callbacks, resume_from=ckpt if args.resume else None)
+    except train.TrainingInterrupted as stop:
+        print(f"chainrule train: interrupted after step {stop.step} (epoch {stop.epoch}, "
+              f"batch {stop.batch}); checkpoint written to {ckpt}. Resume with: "
+              f"{_resume_command(args)}", file=sys.stderr)
+        return 130
     except train.NonFiniteLossError as err:  # NaN/inf loss, or divergence
         kept = (f"{ckpt} holds the last good weights" if ckpt.exists()
                 else "No checkpoint was written")
@@ -188,6 +233,48 @@ def run_train(args: argparse.Namespace) -> int:
         if isinstance(value, float):
             print(f"  {key:<20} {value:.4f}")
     return 0
+
+
+class _StopOnSignal:
+    """Ctrl-C (SIGINT) or SIGTERM: finish the current step, write a checkpoint, stop.
+
+    A context manager that installs the handlers (main thread only) and a training callback
+    that, once a signal arrived, asks for a checkpoint and ``Trainer.interrupt()`` — ``fit``
+    then raises ``TrainingInterrupted`` at the step boundary, the run resumable exactly. A
+    second Ctrl-C aborts at once (``KeyboardInterrupt``: exit 130, no checkpoint)."""
+
+    def __init__(self, saver: Any) -> None:
+        from chainrule.train import Callback
+
+        self.saver, self.signum = saver, None
+        self._previous: dict[int, Any] = {}
+        outer = self
+
+        class _Hook(Callback):
+            def on_batch_end(self, step: int, logs: dict[str, Any]) -> None:
+                if outer.signum is not None:
+                    self.trainer.request_checkpoint(outer.saver, outer.saver.path)
+                    self.trainer.interrupt()
+
+        self.hook = _Hook()
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.signum is not None or signum != signal.SIGINT and signum != signal.SIGTERM:
+            raise KeyboardInterrupt
+        self.signum = signum
+        print("chainrule train: stopping after this step (writing a checkpoint); press Ctrl-C "
+              "again to abort without one", file=sys.stderr, flush=True)
+
+    def __enter__(self) -> _StopOnSignal:  # noqa: PYI034
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous = {}
 
 
 def run_evaluate(args: argparse.Namespace) -> int:

@@ -207,8 +207,18 @@ def read_split(name: str, split: str, files: tuple[Path, ...], source: str) -> D
 
 
 # ----------------------------------------------------------------- archives
+# The official archives unpack to ~185 MB; anything claiming more than this is refused
+# before a byte is written (an archive bomb: a small .tar.gz declaring huge members).
+MAX_EXTRACT_BYTES = 1 << 30
+
+
 def _safe_members(tar: tarfile.TarFile, top: str, archive: Path) -> list[tarfile.TarInfo]:
     members = tar.getmembers()
+    total = sum(m.size for m in members if m.isfile())
+    if total > MAX_EXTRACT_BYTES:
+        raise DataError(f"{archive}: refusing to extract: its members total {total:,} bytes, "
+                        f"more than the {MAX_EXTRACT_BYTES:,} a CIFAR-10 archive needs "
+                        "(an archive bomb?)")
     for m in members:
         parts = PurePosixPath(m.name).parts
         if m.name.startswith(("/", "\\")) or ".." in parts or not parts or parts[0] != top:

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .errors import DataError
 
 _CHUNK = 1 << 20
-TIMEOUT_S = 60.0
+# Seconds the socket may wait, for the connection and for each read: a dead mirror fails
+# after this long (and the next one is tried), not after a minute of silence.
+TIMEOUT_S = 10.0
 
 
 def _urlopen(url: str, timeout: float):
@@ -53,15 +56,25 @@ def _fetch_one(url: str, dest: Path, md5: str) -> None:
             os.remove(tmp)
 
 
-def fetch(urls: Sequence[str], dest: str | os.PathLike, md5: str) -> Path:
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def fetch(urls: Sequence[str], dest: str | os.PathLike, md5: str,
+          log: Callable[[str], None] | None = _say) -> Path:
     """Download the first of ``urls`` that works into ``dest``, verified against ``md5``.
 
-    Raises ``DataError`` listing every mirror's failure when none works.
+    Each mirror is named (``log``, stderr by default) before it is tried and gets
+    ``TIMEOUT_S`` seconds to connect and for each read. Raises ``DataError`` listing every
+    mirror's failure when none works.
     """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     failures = []
-    for url in urls:
+    for i, url in enumerate(urls):
+        if log is not None:
+            log(f"downloading {dest.name} from {url} (mirror {i + 1} of {len(urls)}, "
+                f"timeout {TIMEOUT_S:g} s)")
         try:
             _fetch_one(url, dest, md5)
             return dest

@@ -12,11 +12,10 @@ from .callbacks import (
 from .checkpoint import NonFiniteLossError, restore_checkpoint, save_checkpoint
 from .divergence import Divergence, DivergenceError
 from .history import History
-from .trainer import Trainer, evaluate, fit, predict
+from .trainer import Trainer, TrainingInterrupted, evaluate, fit, predict
 
 __all__ = [
     "CSVLogger", "Callback", "Divergence", "DivergenceError", "EarlyStopping", "History",
-    "LearningRateScheduler",
-    "ModelCheckpoint", "NonFiniteLossError", "ProgressBar", "Trainer", "evaluate", "fit",
-    "predict", "restore_checkpoint", "save_checkpoint",
+    "LearningRateScheduler", "ModelCheckpoint", "NonFiniteLossError", "ProgressBar", "Trainer",
+    "TrainingInterrupted", "evaluate", "fit", "predict", "restore_checkpoint", "save_checkpoint",
 ]

@@ -51,6 +51,15 @@ from .history import History
 _ZERO = {"loss": 0.0, "n": 0, "correct": 0, "acc_n": 0}
 
 
+class TrainingInterrupted(Exception):
+    """Raised by ``fit`` after ``Trainer.interrupt()``: training stopped at a step boundary,
+    with the checkpoints requested for that step written (e.g. on Ctrl-C)."""
+
+    def __init__(self, step: int, epoch: int, batch: int) -> None:
+        super().__init__(f"interrupted after step {step} (epoch {epoch}, batch {batch})")
+        self.step, self.epoch, self.batch = step, epoch, batch
+
+
 def _data_layer(model: Module) -> Module | None:
     """The layer that reads the data (first leaf of nested Sequentials) if it can skip dx."""
     layer = model
@@ -166,6 +175,13 @@ class Trainer:
         self._good: tuple[int, dict[str, np.ndarray], str | None] | None = None
         self._proposed: tuple[int, dict[str, np.ndarray], list] | None = None
         self.last_checkpoint: str | None = None
+        self._interrupt = False
+
+    def interrupt(self) -> None:
+        """Stop after the current step — its checkpoint requests written, the epoch *not*
+        ended — by raising ``TrainingInterrupted`` from ``fit`` (a signal handler's way out:
+        the run resumes exactly where it stopped)."""
+        self._interrupt = True
 
     # ----------------------------------------------------------------- checkpoints
     def request_checkpoint(self, callback: Callback, path: str) -> None:
@@ -334,6 +350,9 @@ class Trainer:
                     cb.on_batch_end(self.step, logs)
             if self._pending:
                 self._flush_checkpoints()
+            if self._interrupt:
+                self._interrupt = False
+                raise TrainingInterrupted(self.step, epoch + 1, self.batch_in_epoch)
             if self.stop_training:
                 break
         if not seen and start == 0:
