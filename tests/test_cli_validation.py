@@ -144,7 +144,7 @@ def test_a_full_disk_is_one_line_naming_the_path(capsys, tmp_path, monkeypatch):
 # ------------------------------------------------------------------ sizes
 def test_huge_models_are_refused_naming_the_size(capsys):
     tracemalloc.start()
-    err = _refused(capsys, ["summary", "--hidden", "1000000000", "--activation", "relu"])
+    err = _refused(capsys, ["summary", "--hidden", "1000000000"])  # default: 2 activations
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert "795,000,000,010 parameters" in err and "TiB" in err

@@ -172,6 +172,10 @@ def model_config(args: argparse.Namespace, *, in_shape: tuple[int, ...],
               for k, default in own.items()}
     if args.model == "mlp":
         acts = list(values["activation"])
+        # The size first (a 10⁹-unit layer is refused naming its size, whatever the
+        # activations), then the activation count.
+        check_size({**config, "hidden": list(values["hidden"]), "activation": acts[:1],
+                    "init": values["init"]}, what=f"--model {args.model} with these flags")
         if len(acts) not in (1, len(values["hidden"])):
             raise ValueError(f"--activation names {len(acts)} activations for "
                              f"{len(values['hidden'])} hidden layers; give one or "
