@@ -28,6 +28,14 @@ def chunk_steps(bytes_per_step: int, t: int) -> int:
     return max(1, min(t, _CHUNK_BYTES // max(int(bytes_per_step), 1)))
 
 
+def carry(final: np.ndarray | None, h: int, n: int, dt: np.dtype) -> np.ndarray:
+    """The reverse loop's running ∂L/∂h (H, N), C-contiguous: the final state's gradient
+    (given (N, H)) or zeros."""
+    if final is None:
+        return np.zeros((h, n), dtype=dt)
+    return np.array(final.T, dtype=dt, order="C", copy=True)  # a copy: dy stays intact
+
+
 class _Plan:
     """How one batch is laid out in time: the sort by length and the per-step row counts.
 
@@ -77,42 +85,50 @@ class _Plan:
         return out
 
     def flip(self, a: np.ndarray) -> np.ndarray:
-        """Each sequence of time-major ``a`` (T, N, ...) reversed within its length (an
-        involution: flipping twice gives ``a`` back)."""
-        return np.ascontiguousarray(a[::-1]) if self.rev is None else a[self.rev]
+        """Each sequence of feature-major ``a`` (·, T, N) reversed within its length (an
+        involution: flipping twice gives ``a`` back); a new contiguous array."""
+        return np.ascontiguousarray(a[:, ::-1]) if self.rev is None else a[:, self.rev[0],
+                                                                            self.rev[1]]
 
-    def last(self, states: np.ndarray) -> np.ndarray:
-        """Each row's state after its true last step, from ``states`` (T+1, N, H)."""
+    def last(self, states: np.ndarray, time_axis: int) -> np.ndarray:
+        """Each row's state (N, H) after its true last step, from states laid out (H, T+1, N)
+        (``time_axis=1``) or (T+1, H, N) (``time_axis=0``)."""
         if self.lengths is None:
-            return states[self.t]
-        return states[self.lengths, np.arange(self.n)]
+            return np.take(states, self.t, axis=time_axis).T.copy()
+        cols = np.arange(self.n)
+        if time_axis == 1:
+            return states[:, self.lengths, cols].T.copy()
+        return states[self.lengths, :, cols]
 
 
 class RecurrentBase(Module):
     """Shared machinery of the recurrent layers; see ``RNN``, ``LSTM`` and ``GRU``.
 
     Layout. Sequences are batch-first ``x: (N, T, F)``. Internally the layer works
-    time-major with the batch sorted by decreasing length, so that each step reads and
-    writes contiguous ``(B_t, ·)`` blocks. For layer l and direction d (0 forward,
-    1 reverse) the parameters are ``weight_ih_l{l}`` (F_l, G·H), ``weight_hh_l{l}``
-    (H, G·H) and ``bias_l{l}`` (G·H), with ``_reverse`` appended for d = 1; G is the
-    number of gates (RNN 1, GRU 3, LSTM 4) and F_0 = F, F_l = H·dirs above.
+    feature-major, ``(features, T, N)``, with the batch sorted by decreasing length: each
+    step's gate block ``(G·H, B_t)`` then has every gate as a contiguous ``(H, B_t)`` block
+    (elementwise work on whole blocks, not on column slices), and the whole sequence is a
+    plain matrix ``(features, T·N)`` for the products outside the loop. For layer l and
+    direction d (0 forward, 1 reverse) the parameters are ``weight_ih_l{l}`` (F_l, G·H),
+    ``weight_hh_l{l}`` (H, G·H) and ``bias_l{l}`` (G·H), with ``_reverse`` appended for
+    d = 1; G is the number of gates (RNN 1, GRU 3, LSTM 4) and F_0 = F, F_l = H·dirs above.
 
     Forward, per layer and direction:
 
-    1. ``A = X·W_x + b`` for all T steps in ONE matrix product ((T·N, F_l) × (F_l, G·H));
+    1. ``Aᵀ = [W_x; b]ᵀ·[X; 1]`` for all T steps in ONE matrix product ((G·H, F_l+1) ×
+       (F_l+1, T·N)): the input carries a row of ones, so the same product adds the bias;
        the reverse direction first reverses each sequence within its length;
-    2. the cell's time loop, which adds ``h_{t−1}·W_h`` and applies the gate equations;
-    3. the outputs of both directions are concatenated and feed the next layer.
+    2. the cell's time loop, which adds ``W_hᵀ·h_{t−1}`` and applies the gate equations;
+    3. the outputs of both directions are stacked and feed the next layer.
 
     Backward (BPTT), per layer from the top, per direction: the cell's reverse time loop
     turns ∂L/∂h_t (from the output and from step t+1) into ``dA_t`` = ∂L/∂(pre-activation
-    input part) and ``dh_{t−1}``; then, once for all steps,
+    input part) and ``dh_{t−1} = W_h·dR_t``; then, once for all steps,
 
-    * ``∂L/∂W_x = Xᵀ·dA`` and ``∂L/∂b = Σ_{t,n} dA`` (one GEMM, one sum),
-    * ``∂L/∂W_h = Σ_t h_{t−1}ᵀ·dR_t`` as one GEMM over the stacked ``h_{t−1}``
+    * ``[∂L/∂W_x; ∂L/∂b] = [X; 1]·dAᵀ`` (one GEMM; the row of ones gives ``Σ_{t,n} dA``),
+    * ``∂L/∂W_h = Σ_t h_{t−1}·dR_tᵀ`` as one GEMM over the stacked ``h_{t−1}``
       (dR = dA except for the GRU's candidate gate),
-    * ``∂L/∂X = dA·W_xᵀ`` (one GEMM; the reverse direction's is flipped back),
+    * ``∂L/∂X = W_x·dA`` (one GEMM; the reverse direction's is flipped back),
 
     and ∂L/∂X is the output gradient of the layer below (summed over directions).
 
@@ -226,16 +242,17 @@ class RecurrentBase(Module):
         return wx.data, (None if b is None else b.data)
 
     def _recur(self, a: np.ndarray, init: list[np.ndarray], plan: _Plan, layer: int,
-               d: int) -> tuple[list[np.ndarray], Any]:
-        """Forward time loop over A (T, N, G·H); return ([S, other states...], cache), each
-        state (T+1, N, H) with the initial state at index 0 and padding rows 0."""
+               d: int) -> tuple[np.ndarray, list[np.ndarray], Any]:
+        """Forward time loop over Aᵀ (G·H, T, N) from the initial states (each (H, N)); return
+        (S, final states (N, H) each, cache) with S (H, T+1, N), S[:, 0] = h0, padding 0."""
         raise NotImplementedError
 
-    def _unrecur(self, cache: Any, states: list[np.ndarray], dhs: np.ndarray | None,
+    def _unrecur(self, cache: Any, s: np.ndarray, dhs: np.ndarray | None,
                  dfinal: list[np.ndarray | None], plan: _Plan, layer: int,
                  d: int) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Reverse time loop: accumulate ∂L/∂W_h (and cell-only biases); return dA (T, N,
-        G·H) and the gradients of the initial states."""
+        """Reverse time loop over ∂L/∂h_t (dhs: (H, T, N) or None) and the final states'
+        gradients (N, H); accumulate ∂L/∂W_h (and cell-only biases); return dAᵀ (G·H, T, N)
+        and the gradients (N, H) of the initial states."""
         raise NotImplementedError
 
     # ------------------------------------------------------------------ protocol
@@ -260,40 +277,53 @@ class RecurrentBase(Module):
         if x.ndim != 3 or x.shape[2] != self.input_size or x.shape[1] < 1:
             raise ValueError(f"{type(self).__name__} expects input of shape (N, T ≥ 1, "
                              f"{self.input_size}), got {tuple(x.shape)}")
-        if x.dtype != dt:
-            x = x.astype(dt)
-        n, t, _ = x.shape
+        n, t, f = x.shape
         plan = _Plan(lengths, n, t)
-        inp = np.ascontiguousarray(plan.sort(x, axis=0).transpose(1, 0, 2))
+        ones = int(self.use_bias)
+        inp = np.empty((f + ones, t, n), dtype=dt)      # [Xᵀ; 1], feature-major
+        inp[:f] = plan.sort(x, axis=0).transpose(2, 1, 0)
+        if ones:
+            inp[f] = 1.0
         init, flat = {}, {}
         for name in self._states:
             init[name], flat[name] = self._initial(given.get(f"{name}0"), f"{name}0", n, plan, dt)
+        h, dirs = self.hidden_size, self.num_directions
         layers, finals = [], {name: [] for name in self._states}
         for layer in range(self.num_layers):
             outs, caches = [], []
-            for d in range(self.num_directions):
-                k = layer * self.num_directions + d
+            for d in range(dirs):
+                k = layer * dirs + d
                 xd = inp if d == 0 else plan.flip(inp)
                 wx, b = self._input_weights(layer, d)
-                a = np.empty((t, n, wx.shape[1]), dtype=dt)
-                np.dot(xd.reshape(t * n, -1), wx, out=a.reshape(t * n, -1))
-                if b is not None:
-                    a += b
-                states, cache = self._recur(a, [init[s][k] for s in self._states], plan,
-                                            layer, d)
-                for name, st in zip(self._states, states):
-                    finals[name].append(plan.last(st))
-                outs.append(states[0][1:] if d == 0 else plan.flip(states[0][1:]))
-                caches.append((xd, states, cache))
+                w_t = np.empty((wx.shape[1], wx.shape[0] + ones), dtype=dt)
+                w_t[:, :wx.shape[0]] = wx.T
+                if ones:
+                    w_t[:, -1] = b
+                a = np.dot(w_t, xd.reshape(len(xd), t * n)).reshape(-1, t, n)
+                s, last, cache = self._recur(a, [init[st][k].T for st in self._states], plan,
+                                             layer, d)
+                for name, fin in zip(self._states, last):
+                    finals[name].append(fin)
+                outs.append(s[:, 1:] if d == 0 else plan.flip(s[:, 1:]))
+                caches.append((xd, s, cache))
             layers.append(caches)
-            inp = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=2)
+            top = layer == self.num_layers - 1
+            if not top:
+                inp = np.empty((h * dirs + ones, t, n), dtype=dt)
+                for d, out in enumerate(outs):
+                    inp[d * h:(d + 1) * h] = out
+                if ones:
+                    inp[-1] = 1.0
         for name in self._states:
             setattr(self, f"{name}_n", plan.unsort(np.stack(finals[name]), axis=1))
         self._cache = (plan, layers, flat)
         if self.return_sequences:
-            return np.ascontiguousarray(plan.unsort(inp.transpose(1, 0, 2), axis=0))
-        top = finals["h"][-self.num_directions:]
-        return plan.unsort(top[0].copy() if len(top) == 1 else np.concatenate(top, axis=1))
+            y = np.empty((n, t, h * dirs), dtype=dt)
+            for d, out in enumerate(outs):
+                y[..., d * h:(d + 1) * h] = out.transpose(2, 1, 0)
+            return plan.unsort(y, axis=0)
+        last = finals["h"][-dirs:]
+        return plan.unsort(last[0] if dirs == 1 else np.concatenate(last, axis=1))
 
     def backward(self, dy: np.ndarray) -> np.ndarray | None:
         """BPTT through every layer and direction (see the class docstring); return ∂L/∂x."""
@@ -307,7 +337,7 @@ class RecurrentBase(Module):
                              f"got {dy.shape}")
         d_top = None
         if self.return_sequences:
-            d_seq = np.ascontiguousarray(plan.sort(dy, axis=0).transpose(1, 0, 2))
+            d_seq = np.ascontiguousarray(plan.sort(dy, axis=0).transpose(2, 1, 0))
         else:
             d_seq, d_top = None, plan.sort(dy, axis=0)
         d_init = {s: np.empty((self.num_layers * dirs, n, h), dtype=dt) for s in self._states}
@@ -315,24 +345,25 @@ class RecurrentBase(Module):
             d_inp = None
             need_dx = layer > 0 or self.input_grad
             for d in range(dirs):
-                xd, states, cache = layers[layer][d]
+                xd, s, cache = layers[layer][d]
                 dhs = None
                 if d_seq is not None:
-                    dhs = d_seq[..., d * h:(d + 1) * h]
+                    dhs = d_seq[d * h:(d + 1) * h]
                     dhs = plan.flip(dhs) if d else dhs
                 dfinal: list[np.ndarray | None] = [None] * len(self._states)
                 if d_top is not None and layer == self.num_layers - 1:
                     dfinal[0] = d_top[:, d * h:(d + 1) * h]
-                da, dstart = self._unrecur(cache, states, dhs, dfinal, plan, layer, d)
+                da, dstart = self._unrecur(cache, s, dhs, dfinal, plan, layer, d)
                 wx, _, b, *_ = self.cell_parameters(layer, d)
-                da2 = da.reshape(t * n, -1)
-                wx.grad += xd.reshape(t * n, -1).T @ da2
+                da2 = da.reshape(len(da), t * n)
+                gw = np.dot(xd.reshape(len(xd), t * n), da2.T)   # [dW_x; db]
+                wx.grad += gw[:wx.shape[0]]
                 if b is not None:
-                    b.grad += da2.sum(axis=0)
+                    b.grad += gw[-1]
                 for name, g in zip(self._states, dstart):
                     d_init[name][layer * dirs + d] = g
                 if need_dx:
-                    dxd = (da2 @ wx.data.T).reshape(t, n, -1)
+                    dxd = np.dot(wx.data, da2).reshape(-1, t, n)
                     dxd = plan.flip(dxd) if d else dxd
                     if d_inp is None:
                         d_inp = dxd
@@ -344,7 +375,7 @@ class RecurrentBase(Module):
             setattr(self, f"d{name}0", g[0] if flat[name] else g)
         if not self.input_grad:
             return None
-        return np.ascontiguousarray(plan.unsort(d_seq.transpose(1, 0, 2), axis=0))
+        return np.ascontiguousarray(plan.unsort(d_seq.transpose(2, 1, 0), axis=0))
 
     # ------------------------------------------------------------------ shapes and display
     def _check_features(self, input_shape: tuple[int, ...]) -> tuple[int, int]:

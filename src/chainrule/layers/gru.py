@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ._recurrent_base import RecurrentBase, _Plan
+from ._recurrent_base import RecurrentBase, _Plan, carry, chunk_steps
 
 
 class GRU(RecurrentBase):
@@ -24,8 +24,8 @@ class GRU(RecurrentBase):
         n = tanh(a_n + r ⊙ m)
         h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}  =  n + z ⊙ (h_{t−1} − n)
 
-    r and z use the ½ + ½·tanh(a/2) form of σ with their columns of W_x, W_h and b halved
-    (exact), so one ``tanh`` covers both.
+    r and z come from one ``exp`` over their block: their columns of W_x, b and W_h are
+    negated (exact), so the loop forms ``1 / (1 + e^{−a})`` directly.
 
     Backward (BPTT)
     ---------------
@@ -73,96 +73,110 @@ class GRU(RecurrentBase):
         """Run every layer and direction over the sequence; see the class docstring."""
         return self._forward(x, {"h0": h0}, lengths)
 
+    def _scale(self, dt: np.dtype) -> np.ndarray:
+        """Column factors folded into W_x, b and W_h: −1 for r and z (exact), 1 for n."""
+        sc = np.ones(3 * self.hidden_size, dtype=dt)
+        sc[:2 * self.hidden_size] = -1.0
+        return sc
+
     def _input_weights(self, layer: int, d: int) -> tuple[np.ndarray, np.ndarray | None]:
         wx, _, b, _ = self.cell_parameters(layer, d)
-        h2 = 2 * self.hidden_size
-        w = wx.data.copy()
-        w[:, :h2] *= 0.5
-        if b is None:
-            return w, None
-        bb = b.data.copy()
-        bb[:h2] *= 0.5
-        return w, bb
+        sc = self._scale(wx.dtype)
+        return wx.data * sc, (None if b is None else b.data * sc)
 
     def _recur(self, a: np.ndarray, init: list[np.ndarray], plan: _Plan, layer: int,
-               d: int) -> tuple[list[np.ndarray], Any]:
-        t, n, _ = a.shape
+               d: int) -> tuple[np.ndarray, list[np.ndarray], Any]:
+        _, t, n = a.shape
         h = self.hidden_size
+        dt = a.dtype
         _, whp, _, bhn = self.cell_parameters(layer, d)
-        wh = whp.data.copy()
-        wh[:, :2 * h] *= 0.5
-        bhn = None if bhn is None else bhn.data
+        wh_t = np.ascontiguousarray((whp.data * self._scale(dt)).T)
+        bhn = None if bhn is None else bhn.data[:, None]
         alloc = np.zeros if plan.ragged else np.empty
-        s = alloc((t + 1, n, h), dtype=a.dtype)
-        m = alloc((t, n, h), dtype=a.dtype)
-        s[0] = init[0]
-        u = np.empty((n, 3 * h), dtype=a.dtype)
-        tmp = np.empty((n, h), dtype=a.dtype)
-        dot, tanh, mul = np.dot, np.tanh, np.multiply
-        for step, bsz in enumerate(plan.bs):
-            g = a[step, :bsz]              # holds x·W_x + b; becomes [r z n]
-            ub = u[:bsz]
-            dot(s[step, :bsz], wh, out=ub)
-            rz = g[:, :2 * h]
-            rz += ub[:, :2 * h]
-            tanh(rz, out=rz)
-            rz *= 0.5
-            rz += 0.5
-            mt = m[step, :bsz]
-            if bhn is None:
-                mt[...] = ub[:, 2 * h:]
-            else:
-                np.add(ub[:, 2 * h:], bhn, out=mt)
-            cand = g[:, 2 * h:]
-            mul(g[:, :h], mt, out=tmp[:bsz])
-            cand += tmp[:bsz]
-            tanh(cand, out=cand)
-            ht = s[step + 1, :bsz]
-            np.subtract(s[step, :bsz], cand, out=ht)
-            ht *= g[:, h:2 * h]
-            ht += cand
-        return [s], (a, m)
+        s = alloc((h, t + 1, n), dtype=dt)
+        m = alloc((t, h, n), dtype=dt)
+        gates = alloc((t, 3 * h, n), dtype=dt)
+        s[:, 0] = init[0]
+        ubuf = np.empty(3 * h * n, dtype=dt)
+        tmp = np.empty((h, n), dtype=dt)
+        dot, mul = np.dot, np.multiply
+        with np.errstate(over="ignore"):  # exp → inf gives σ = 0 exactly: the right limit
+            for step, bsz in enumerate(plan.bs):
+                u = ubuf[:3 * h * bsz].reshape(3 * h, bsz)
+                dot(wh_t, s[:, step, :bsz], out=u)
+                g = gates[step, :, :bsz]       # becomes [r z n]
+                rz = g[:2 * h]
+                np.add(u[:2 * h], a[:2 * h, step, :bsz], out=rz)
+                np.exp(rz, out=rz)
+                rz += 1.0
+                np.divide(1.0, rz, out=rz)     # σ(a) = 1 / (1 + e^{−a})
+                mt = m[step, :, :bsz]
+                if bhn is None:
+                    mt[...] = u[2 * h:]
+                else:
+                    np.add(u[2 * h:], bhn, out=mt)
+                cand = g[2 * h:]
+                mul(g[:h], mt, out=cand)
+                cand += a[2 * h:, step, :bsz]
+                np.tanh(cand, out=cand)
+                tb = tmp[:, :bsz]
+                np.subtract(s[:, step, :bsz], cand, out=tb)
+                tb *= g[h:2 * h]
+                np.add(tb, cand, out=s[:, step + 1, :bsz])
+        return s, [plan.last(s, 1)], (gates, m)
 
-    def _unrecur(self, cache: Any, states: list[np.ndarray], dhs: np.ndarray | None,
+    def _unrecur(self, cache: Any, s: np.ndarray, dhs: np.ndarray | None,
                  dfinal: list[np.ndarray | None], plan: _Plan, layer: int,
                  d: int) -> tuple[np.ndarray, list[np.ndarray]]:
         gates, m = cache
-        (s,) = states
-        t, n, _ = gates.shape
+        t, _, n = gates.shape
         h = self.hidden_size
         dt = gates.dtype
-        r, z, cand = gates[..., :h], gates[..., h:2 * h], gates[..., 2 * h:]
-        pz = s[:-1] - cand                          # δ-free factors, all steps at once
-        pz *= z
-        pz *= 1.0 - z
-        pn = cand * cand
-        np.subtract(1.0, pn, out=pn)
-        pn *= 1.0 - z
-        pr = m * r
-        pr *= 1.0 - r
+        g3 = gates.reshape(t, 3, h, n)              # r, z, n
         alloc = np.zeros if plan.ragged else np.empty
-        dr = alloc((t, n, 3 * h), dtype=dt)         # [da_r da_z dm]: the recurrent side
-        dan = alloc((t, n, h), dtype=dt)
+        dr = alloc((3 * h, t, n), dtype=dt)         # [da_r da_z dm]: the recurrent side
+        dr3 = dr.reshape(3, h, t, n)
+        dan = alloc((h, t, n), dtype=dt)
         _, wh, _, bhn = self.cell_parameters(layer, d)
-        whT = wh.data.T
-        ch = np.zeros((n, h), dtype=dt) if dfinal[0] is None else np.array(dfinal[0], dtype=dt)
-        tmp = np.empty((n, h), dtype=dt)
-        dot, mul = np.dot, np.multiply
-        for step in reversed(range(t)):
-            bsz = plan.bs[step]
-            dh = ch[:bsz]
-            if dhs is not None:
-                dh += dhs[step, :bsz]
-            drt, dant = dr[step, :bsz], dan[step, :bsz]
-            mul(dh, pz[step, :bsz], out=drt[:, h:2 * h])
-            mul(dh, pn[step, :bsz], out=dant)
-            mul(dant, r[step, :bsz], out=drt[:, 2 * h:])
-            mul(dant, pr[step, :bsz], out=drt[:, :h])
-            mul(dh, z[step, :bsz], out=tmp[:bsz])
-            dot(drt, whT, out=ch[:bsz])
-            ch[:bsz] += tmp[:bsz]
-        wh.grad += s[:-1].reshape(t * n, h).T @ dr.reshape(t * n, 3 * h)
+        ch = carry(dfinal[0], h, n, dt)
+        tmp = np.empty((h, n), dtype=dt)
+        zbuf = np.empty(h * n, dtype=dt)
+        k = chunk_steps(n * h * dt.itemsize * 10, t)
+        pz, pn, pr = (np.empty((k, h, n), dtype=dt) for _ in range(3))
+        dot, mul, sub = np.dot, np.multiply, np.subtract
+        for t0 in reversed(range(0, t, k)):
+            t1 = min(t0 + k, t)
+            kk = t1 - t0
+            # δ-free factors of steps t0..t1−1, while they are in cache.
+            r, z, cand = g3[t0:t1, 0], g3[t0:t1, 1], g3[t0:t1, 2]
+            pzc, pnc, prc = pz[:kk], pn[:kk], pr[:kk]
+            sub(s[:, t0:t1].transpose(1, 0, 2), cand, out=pzc)   # (h_{t−1} − n)·z(1 − z)
+            pzc *= z
+            sub(1.0, z, out=pnc)
+            pzc *= pnc
+            mul(cand, cand, out=prc)                             # (1 − z)(1 − n²)
+            sub(1.0, prc, out=prc)
+            pnc *= prc
+            sub(1.0, r, out=prc)                                 # m·r(1 − r)
+            prc *= r
+            prc *= m[t0:t1]
+            for step in range(t1 - 1, t0 - 1, -1):
+                bsz, j = plan.bs[step], step - t0
+                dh = ch[:, :bsz]
+                if dhs is not None:
+                    dh += dhs[:, step, :bsz]
+                mul(dh, pz[j, :, :bsz], out=dr3[1, :, step, :bsz])
+                dant = dan[:, step, :bsz]
+                mul(dh, pn[j, :, :bsz], out=dant)
+                mul(dant, g3[step, 0, :, :bsz], out=dr3[2, :, step, :bsz])
+                mul(dant, pr[j, :, :bsz], out=dr3[0, :, step, :bsz])
+                tb = tmp[:, :bsz]
+                mul(dh, g3[step, 1, :, :bsz], out=tb)
+                zb = zbuf[:h * bsz].reshape(h, bsz)
+                dot(wh.data, dr[:, step, :bsz], out=zb)
+                np.add(zb, tb, out=dh)
+        wh.grad += np.dot(s[:, :t].reshape(h, t * n), dr.reshape(3 * h, t * n).T)
         if bhn is not None:
-            bhn.grad += dr[..., 2 * h:].reshape(t * n, h).sum(axis=0)
-        dr[..., 2 * h:] = dan                       # now dA = [da_r da_z da_n]: the input side
-        return dr, [ch]
+            bhn.grad += dr[2 * h:].reshape(h, t * n).sum(axis=1)
+        dr[2 * h:] = dan                            # now dA = [da_r da_z da_n]: the input side
+        return dr, [ch.T.copy()]

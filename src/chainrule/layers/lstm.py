@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ._recurrent_base import RecurrentBase, _Plan, chunk_steps
+from ._recurrent_base import RecurrentBase, _Plan, carry, chunk_steps
 
 
 class LSTM(RecurrentBase):
@@ -21,9 +21,11 @@ class LSTM(RecurrentBase):
         h_t = o ⊙ tanh(c_t)
 
     ``x_t·W_x + b`` is computed for all steps in one product before the loop (see
-    ``RecurrentBase``). Inside the loop the columns are kept in the order i, f, o, g with
-    the sigmoid columns of W_x, W_h and b halved — exact in floating point — so a single
-    ``tanh`` over the block gives all four gates: σ(a) = ½ + ½·tanh(a/2).
+    ``RecurrentBase``). Inside the loop one ``exp`` over the whole gate block gives all
+    four gates: the columns of W_x, W_h and b are scaled by −1 for i, f, o and by −2 for
+    g (exact in floating point), so ``1 / (1 + e^{z})`` is σ(a) for i, f, o and σ(2a) for g,
+    and ``g = 2σ(2a) − 1 = tanh(a)``. (np.exp is vectorised where np.tanh is not; the
+    absolute error stays at float rounding, and an overflowing e^{z} gives the exact limit.)
 
     Backward (BPTT)
     ---------------
@@ -36,7 +38,7 @@ class LSTM(RecurrentBase):
         δc_{t−1} = δc ⊙ f            dh_{t−1} = da_t·W_hᵀ
 
     The factors that do not depend on δ (``tanh(c_t)·o(1−o)``, ``o(1 − tanh²c_t)``,
-    ``g·i(1−i)``, ...) are formed for all steps at once before the loop, leaving seven
+    ``g·i(1−i)``, ...) are formed a cache-sized chunk of steps at a time, leaving seven
     array operations per step. After the loop: ``∂L/∂W_h = Σ_t h_{t−1}ᵀ·da_t``,
     ``∂L/∂W_x = Σ_t x_tᵀ·da_t``, ``∂L/∂b = Σ_{t,n} da_t``, ``∂L/∂x_t = da_t·W_xᵀ`` (one
     GEMM each); ``dh0 = dh_{−1}``, ``dc0 = δc_{−1}``.
@@ -101,62 +103,65 @@ class LSTM(RecurrentBase):
         return wx.data * sc, (None if b is None else b.data * sc)
 
     def _recur(self, a: np.ndarray, init: list[np.ndarray], plan: _Plan, layer: int,
-               d: int) -> tuple[list[np.ndarray], Any]:
-        t, n, _ = a.shape
+               d: int) -> tuple[np.ndarray, list[np.ndarray], Any]:
+        _, t, n = a.shape
         h = self.hidden_size
-        wh = self.cell_parameters(layer, d)[1].data * self._scale(a.dtype)
+        dt = a.dtype
+        wh_t = np.ascontiguousarray((self.cell_parameters(layer, d)[1].data * self._scale(dt)).T)
         alloc = np.zeros if plan.ragged else np.empty
-        s = alloc((t + 1, n, h), dtype=a.dtype)
-        c = alloc((t + 1, n, h), dtype=a.dtype)
-        tc = alloc((t, n, h), dtype=a.dtype)
-        s[0], c[0] = init
-        tmp = np.empty((n, 4 * h), dtype=a.dtype)
-        ig = np.empty((n, h), dtype=a.dtype)
+        s = alloc((h, t + 1, n), dtype=dt)          # h_t, feature-major: the output
+        c = alloc((t + 1, h, n), dtype=dt)
+        tc = alloc((t, h, n), dtype=dt)
+        gates = alloc((t, 4 * h, n), dtype=dt)
+        s[:, 0], c[0] = init
+        zbuf = np.empty(4 * h * n, dtype=dt)
+        ig = np.empty((h, n), dtype=dt)
         dot, mul = np.dot, np.multiply
         with np.errstate(over="ignore"):  # exp → inf gives σ = 0 exactly: the right limit
             for step, bsz in enumerate(plan.bs):
-                g = a[step, :bsz]          # holds −(x·W_x + b) (−2× for g); becomes [i f g o]
-                dot(s[step, :bsz], wh, out=tmp[:bsz])
-                g += tmp[:bsz]
+                z = zbuf[:4 * h * bsz].reshape(4 * h, bsz)
+                dot(wh_t, s[:, step, :bsz], out=z)
+                g = gates[step, :, :bsz]       # −(pre-activation), −2× for g; becomes [i f g o]
+                np.add(z, a[:, step, :bsz], out=g)
                 np.exp(g, out=g)
                 g += 1.0
-                np.divide(1.0, g, out=g)   # σ(a) for i, f, o; σ(2a) for g
-                gg = g[:, 2 * h:3 * h]
+                np.divide(1.0, g, out=g)       # σ(a) for i, f, o; σ(2a) for g
+                gg = g[2 * h:3 * h]
                 gg *= 2.0
-                gg -= 1.0                  # tanh(a) = 2σ(2a) − 1
-                ct = c[step + 1, :bsz]
-                mul(g[:, h:2 * h], c[step, :bsz], out=ct)
-                mul(g[:, :h], gg, out=ig[:bsz])
-                ct += ig[:bsz]
-                np.tanh(ct, out=tc[step, :bsz])
-                mul(g[:, 3 * h:], tc[step, :bsz], out=s[step + 1, :bsz])
-        return [s, c], (a, tc)
+                gg -= 1.0                      # tanh(a) = 2σ(2a) − 1
+                ct = c[step + 1, :, :bsz]
+                mul(g[h:2 * h], c[step, :, :bsz], out=ct)
+                igb = ig[:, :bsz]
+                mul(g[:h], gg, out=igb)
+                ct += igb
+                np.tanh(ct, out=tc[step, :, :bsz])
+                mul(g[3 * h:], tc[step, :, :bsz], out=s[:, step + 1, :bsz])
+        return s, [plan.last(s, 1), plan.last(c, 0)], (gates, c, tc)
 
-    def _unrecur(self, cache: Any, states: list[np.ndarray], dhs: np.ndarray | None,
+    def _unrecur(self, cache: Any, s: np.ndarray, dhs: np.ndarray | None,
                  dfinal: list[np.ndarray | None], plan: _Plan, layer: int,
                  d: int) -> tuple[np.ndarray, list[np.ndarray]]:
-        gates, tc = cache
-        s, c = states
-        t, n, _ = gates.shape
+        gates, c, tc = cache
+        t, _, n = gates.shape
         h = self.hidden_size
         dt = gates.dtype
-        g4 = gates.reshape(t, n, 4, h)              # i, f, g, o
-        f = g4[:, :, 1]
-        da = (np.zeros if plan.ragged else np.empty)((t, n, 4 * h), dtype=dt)
-        da4 = da.reshape(t, n, 4, h)
-        whT = self.cell_parameters(layer, d)[1].data.T
-        ch = np.zeros((n, h), dtype=dt) if dfinal[0] is None else np.array(dfinal[0], dtype=dt)
-        cc = np.zeros((n, h), dtype=dt) if dfinal[1] is None else np.array(dfinal[1], dtype=dt)
-        dc = np.empty((n, h), dtype=dt)
+        g4 = gates.reshape(t, 4, h, n)              # i, f, g, o
+        da = (np.zeros if plan.ragged else np.empty)((4 * h, t, n), dtype=dt)
+        da4 = da.reshape(4, h, t, n)
+        wh = self.cell_parameters(layer, d)[1]
+        ch = carry(dfinal[0], h, n, dt)
+        cc = carry(dfinal[1], h, n, dt)
+        dc = np.empty((h, n), dtype=dt)
+        zbuf = np.empty(h * n, dtype=dt)
         k = chunk_steps(n * h * dt.itemsize * 16, t)
-        p4 = np.empty((k, n, 4, h), dtype=dt)
-        q = np.empty((k, n, h), dtype=dt)
+        p4 = np.empty((k, 4, h, n), dtype=dt)
+        q = np.empty((k, h, n), dtype=dt)
         dot, mul, sub = np.dot, np.multiply, np.subtract
-        for t0, t1 in reversed(list(zip(range(0, t, k), range(k, t + k, k)))):
-            t1 = min(t1, t)
+        for t0 in reversed(range(0, t, k)):
+            t1 = min(t0 + k, t)
             # δ-free factors of steps t0..t1−1, while they are in cache.
-            gi, gf, gg, go = (g4[t0:t1, :, j] for j in range(4))
-            pi, pf, pg, po = (p4[:t1 - t0, :, j] for j in range(4))
+            gi, gf, gg, go = (g4[t0:t1, j] for j in range(4))
+            pi, pf, pg, po = (p4[:t1 - t0, j] for j in range(4))
             qq, tcc = q[:t1 - t0], tc[t0:t1]
             sub(1.0, gi, out=pi)                    # g·i(1 − i)
             pi *= gi
@@ -175,16 +180,20 @@ class LSTM(RecurrentBase):
             po *= tcc
             for step in range(t1 - 1, t0 - 1, -1):
                 bsz, j = plan.bs[step], step - t0
-                dh = ch[:bsz]
+                dh = ch[:, :bsz]
                 if dhs is not None:
-                    dh += dhs[step, :bsz]
-                mul(dh, p4[j, :bsz, 3], out=da4[step, :bsz, 3])
-                dct = dc[:bsz]
-                mul(dh, q[j, :bsz], out=dct)
-                dct += cc[:bsz]
-                mul(p4[j, :bsz, :3], dct[:, None, :], out=da4[step, :bsz, :3])
-                mul(dct, f[step, :bsz], out=cc[:bsz])
-                dot(da[step, :bsz], whT, out=ch[:bsz])
-        wh = self.cell_parameters(layer, d)[1]
-        wh.grad += s[:-1].reshape(t * n, h).T @ da.reshape(t * n, 4 * h)
-        return da, [ch, cc]
+                    dh += dhs[:, step, :bsz]
+                mul(dh, p4[j, 3, :, :bsz], out=da4[3, :, step, :bsz])
+                dct = dc[:, :bsz]
+                mul(dh, q[j, :, :bsz], out=dct)
+                dct += cc[:, :bsz]
+                mul(p4[j, :3, :, :bsz], dct[None], out=da4[:3, :, step, :bsz])
+                mul(dct, g4[step, 1, :, :bsz], out=cc[:, :bsz])
+                if bsz == n:
+                    dot(wh.data, da[:, step], out=ch)
+                else:
+                    z = zbuf[:h * bsz].reshape(h, bsz)
+                    dot(wh.data, da[:, step, :bsz], out=z)
+                    ch[:, :bsz] = z
+        wh.grad += np.dot(s[:, :t].reshape(h, t * n), da.reshape(4 * h, t * n).T)
+        return da, [ch.T.copy(), cc.T.copy()]

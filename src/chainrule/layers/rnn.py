@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ._recurrent_base import RecurrentBase, _Plan
+from ._recurrent_base import RecurrentBase, _Plan, carry
 
 
 class RNN(RecurrentBase):
@@ -23,9 +23,10 @@ class RNN(RecurrentBase):
         da_t = δh_t ⊙ φ'(a_t)        φ' = 1 − h_t² (tanh), [h_t > 0] (relu)
         dh_{t−1} = da_t·W_hᵀ
 
-    φ' is formed for all steps before the loop. After it: ``∂L/∂W_h = Σ_t h_{t−1}ᵀ·da_t``,
-    ``∂L/∂W_x = Σ_t x_tᵀ·da_t``, ``∂L/∂b = Σ_{t,n} da_t``, ``∂L/∂x_t = da_t·W_xᵀ``;
-    ``dh0 = dh_{−1}``. The relu derivative at exactly 0 is taken as 0 (PyTorch's choice).
+    φ' is formed for all steps before the loop. After it (one GEMM each, see
+    ``RecurrentBase``): ``∂L/∂W_h = Σ_t h_{t−1}ᵀ·da_t``, ``∂L/∂W_x = Σ_t x_tᵀ·da_t``,
+    ``∂L/∂b = Σ_{t,n} da_t``, ``∂L/∂x_t = da_t·W_xᵀ``; ``dh0 = dh_{−1}``. The relu
+    derivative at exactly 0 is taken as 0 (PyTorch's choice).
 
     Shapes
     ------
@@ -58,47 +59,53 @@ class RNN(RecurrentBase):
         return self._forward(x, {"h0": h0}, lengths)
 
     def _recur(self, a: np.ndarray, init: list[np.ndarray], plan: _Plan, layer: int,
-               d: int) -> tuple[list[np.ndarray], Any]:
-        t, n, h = a.shape
-        wh = self.cell_parameters(layer, d)[1].data
-        s = (np.zeros if plan.ragged else np.empty)((t + 1, n, h), dtype=a.dtype)
-        s[0] = init[0]
+               d: int) -> tuple[np.ndarray, list[np.ndarray], Any]:
+        h, t, n = a.shape
+        wh_t = np.ascontiguousarray(self.cell_parameters(layer, d)[1].data.T)
+        s = (np.zeros if plan.ragged else np.empty)((h, t + 1, n), dtype=a.dtype)
+        s[:, 0] = init[0]
+        zbuf = np.empty(h * n, dtype=a.dtype)
         relu = self.nonlinearity == "relu"
         for step, bsz in enumerate(plan.bs):
-            ht = s[step + 1, :bsz]
-            np.dot(s[step, :bsz], wh, out=ht)
-            ht += a[step, :bsz]
+            z = zbuf[:h * bsz].reshape(h, bsz)
+            np.dot(wh_t, s[:, step, :bsz], out=z)
+            z += a[:, step, :bsz]
             if relu:
-                np.maximum(ht, 0, out=ht)
+                np.maximum(z, 0, out=s[:, step + 1, :bsz])
             else:
-                np.tanh(ht, out=ht)
-        return [s], None
+                np.tanh(z, out=s[:, step + 1, :bsz])
+        return s, [plan.last(s, 1)], None
 
-    def _unrecur(self, cache: Any, states: list[np.ndarray], dhs: np.ndarray | None,
+    def _unrecur(self, cache: Any, s: np.ndarray, dhs: np.ndarray | None,
                  dfinal: list[np.ndarray | None], plan: _Plan, layer: int,
                  d: int) -> tuple[np.ndarray, list[np.ndarray]]:
-        (s,) = states
-        t, n, h = s.shape[0] - 1, s.shape[1], self.hidden_size
+        h, t, n = s.shape[0], s.shape[1] - 1, s.shape[2]
         dt = s.dtype
-        y = s[1:]
+        y = s[:, 1:]
         if self.nonlinearity == "relu":
             dphi = (y > 0).astype(dt)
         else:
             dphi = y * y
             np.subtract(1.0, dphi, out=dphi)
-        da = (np.zeros if plan.ragged else np.empty)((t, n, h), dtype=dt)
+        da = (np.zeros if plan.ragged else np.empty)((h, t, n), dtype=dt)
         wh = self.cell_parameters(layer, d)[1]
-        whT = wh.data.T
-        ch = np.zeros((n, h), dtype=dt) if dfinal[0] is None else np.array(dfinal[0], dtype=dt)
+        ch = carry(dfinal[0], h, n, dt)
+        zbuf = np.empty(h * n, dtype=dt)
         for step in reversed(range(t)):
             bsz = plan.bs[step]
-            dh = ch[:bsz]
+            dh = ch[:, :bsz]
             if dhs is not None:
-                dh += dhs[step, :bsz]
-            np.multiply(dh, dphi[step, :bsz], out=da[step, :bsz])
-            np.dot(da[step, :bsz], whT, out=ch[:bsz])
-        wh.grad += s[:-1].reshape(t * n, h).T @ da.reshape(t * n, h)
-        return da, [ch]
+                dh += dhs[:, step, :bsz]
+            dat = da[:, step, :bsz]
+            np.multiply(dh, dphi[:, step, :bsz], out=dat)
+            if bsz == n:
+                np.dot(wh.data, dat, out=ch)
+            else:
+                z = zbuf[:h * bsz].reshape(h, bsz)
+                np.dot(wh.data, dat, out=z)
+                ch[:, :bsz] = z
+        wh.grad += np.dot(s[:, :t].reshape(h, t * n), da.reshape(h, t * n).T)
+        return da, [ch.T.copy()]
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", nonlinearity={self.nonlinearity!r}"
