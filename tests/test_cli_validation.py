@@ -241,3 +241,31 @@ def test_lab_set_accepts_zero_where_zero_means_all():
     cfg = registry.get("softmax-regression").make_config(True, {"n_train": "0",
                                                                 "val_every": "0"})
     assert cfg.n_train == 0 and cfg.val_every == 0
+
+
+@pytest.mark.parametrize("same", [True, False])
+@pytest.mark.parametrize("k,p,s", [(1, 1, 1), (3, 2, 1), (5, 2, 1), (3, 3, 2), (2, 2, 2),
+                                   (4, 3, 3)])
+@pytest.mark.parametrize("in_shape", [(1, 28, 28), (3, 32, 32), (2, 13, 11)])
+def test_config_shapes_agree_with_the_builders(same, k, p, s, in_shape):
+    """The arithmetic that checks an untrusted config (nothing allocated) must give exactly
+    the shapes the real builder allocates — or refuse exactly when the builder does."""
+    from chainrule.models.config import build_model, parameter_shapes
+
+    cfg = {"model": "cnn", "in_shape": list(in_shape), "num_classes": 7, "conv_kernel_size": k,
+           "pooling_kernel_size": p, "stride_size": s, "zero_padding": same,
+           "max_pooling": True, "channels": [3, 4]}
+    try:
+        expected = parameter_shapes(cfg)
+    except ValueError:
+        from chainrule.models.cnn import CNN
+
+        with pytest.raises(ValueError):
+            CNN(k, p, s, same, True, (3, 4), in_shape, 7, rng=0)
+        return
+    real = {name: v.shape for name, v in build_model(cfg, rng=0).state_dict().items()}
+    assert real == expected
+    mlp = {"model": "mlp", "in_shape": list(in_shape), "num_classes": 7, "hidden": [k + 2, s],
+           "activation": ["tanh"]}
+    assert {n: v.shape for n, v in build_model(mlp, rng=0).state_dict().items()} == \
+        parameter_shapes(mlp)

@@ -134,16 +134,21 @@ def run_train(args: argparse.Namespace) -> int:
                      num_classes=len(data.get_spec(args.dataset).classes))
     except (AttributeError, TypeError):  # a spec without an image shape: checked below
         pass
+    _refuse_another_run(args, out)  # before anything is created
+    with RunLock(out) as lock:
+        if lock.note:
+            print(f"chainrule train: {lock.note} in {out}", file=sys.stderr)
+        _refuse_another_run(args, out)  # again: a run may have finished in between
+        remove_orphans(out)
+        return _train_locked(args, out)
+
+
+def _refuse_another_run(args: argparse.Namespace, out: Path) -> None:
     found = existing_run(out) if out.is_dir() else []
     if found and not (args.resume or args.overwrite):
         raise ValueError(f"--out {out} already holds a run ({', '.join(found)}); pass "
                          "--overwrite to replace it, --resume to continue it, or choose "
                          "another --out")
-    with RunLock(out) as lock:
-        if lock.note:
-            print(f"chainrule train: {lock.note} in {out}", file=sys.stderr)
-        remove_orphans(out)
-        return _train_locked(args, out)
 
 
 def _resume_command(args: argparse.Namespace) -> str:
