@@ -36,6 +36,11 @@ def carry(final: np.ndarray | None, h: int, n: int, dt: np.dtype) -> np.ndarray:
     return np.array(final.T, dtype=dt, order="C", copy=True)  # a copy: dy stays intact
 
 
+def feature_major(a: np.ndarray) -> np.ndarray:
+    """A time-major (T, F, N) array copied to (F, T, N), i.e. the matrix (F, T·N)."""
+    return np.ascontiguousarray(a.transpose(1, 0, 2))
+
+
 class _Plan:
     """How one batch is laid out in time: the sort by length and the per-step row counts.
 
@@ -117,7 +122,10 @@ class RecurrentBase(Module):
 
     1. ``Aᵀ = [W_x; b]ᵀ·[X; 1]`` for all T steps in ONE matrix product ((G·H, F_l+1) ×
        (F_l+1, T·N)): the input carries a row of ones, so the same product adds the bias;
-       the reverse direction first reverses each sequence within its length;
+       the reverse direction first reverses each sequence within its length. Aᵀ is then
+       copied time-major, (T, G·H, N), as are the states and dA inside the loops: each
+       step's blocks are contiguous (per-step products on strided rows measured ~2× slower);
+       the loops' outputs are copied back to (·, T·N) matrices for the products after them;
     2. the cell's time loop, which adds ``W_hᵀ·h_{t−1}`` and applies the gate equations;
     3. the outputs of both directions are stacked and feed the next layer.
 
@@ -243,8 +251,9 @@ class RecurrentBase(Module):
 
     def _recur(self, a: np.ndarray, init: list[np.ndarray], plan: _Plan, layer: int,
                d: int) -> tuple[np.ndarray, list[np.ndarray], Any]:
-        """Forward time loop over Aᵀ (G·H, T, N) from the initial states (each (H, N)); return
-        (S, final states (N, H) each, cache) with S (H, T+1, N), S[:, 0] = h0, padding 0."""
+        """Forward time loop over Aᵀ, time-major (T, G·H, N), from the initial states (each
+        (H, N)); return (S, final states (N, H) each, cache) with S (T+1, H, N), S[0] = h0,
+        padding 0."""
         raise NotImplementedError
 
     def _unrecur(self, cache: Any, s: np.ndarray, dhs: np.ndarray | None,
@@ -300,11 +309,14 @@ class RecurrentBase(Module):
                 if ones:
                     w_t[:, -1] = b
                 a = np.dot(w_t, xd.reshape(len(xd), t * n)).reshape(-1, t, n)
+                # Time-major copy: each step's block (G·H, N) is contiguous for the loop.
+                a = np.ascontiguousarray(a.transpose(1, 0, 2))
                 s, last, cache = self._recur(a, [init[st][k].T for st in self._states], plan,
                                              layer, d)
                 for name, fin in zip(self._states, last):
                     finals[name].append(fin)
-                outs.append(s[:, 1:] if d == 0 else plan.flip(s[:, 1:]))
+                seq = s[1:].transpose(1, 0, 2)             # (H, T, N) view
+                outs.append(seq if d == 0 else plan.flip(seq))
                 caches.append((xd, s, cache))
             layers.append(caches)
             top = layer == self.num_layers - 1

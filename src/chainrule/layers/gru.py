@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ._recurrent_base import RecurrentBase, _Plan, carry, chunk_steps
+from ._recurrent_base import RecurrentBase, _Plan, carry, chunk_steps, feature_major
 
 
 class GRU(RecurrentBase):
@@ -86,27 +86,27 @@ class GRU(RecurrentBase):
 
     def _recur(self, a: np.ndarray, init: list[np.ndarray], plan: _Plan, layer: int,
                d: int) -> tuple[np.ndarray, list[np.ndarray], Any]:
-        _, t, n = a.shape
+        t, _, n = a.shape
         h = self.hidden_size
         dt = a.dtype
         _, whp, _, bhn = self.cell_parameters(layer, d)
         wh_t = np.ascontiguousarray((whp.data * self._scale(dt)).T)
         bhn = None if bhn is None else bhn.data[:, None]
         alloc = np.zeros if plan.ragged else np.empty
-        s = alloc((h, t + 1, n), dtype=dt)
+        s = alloc((t + 1, h, n), dtype=dt)
         m = alloc((t, h, n), dtype=dt)
-        gates = alloc((t, 3 * h, n), dtype=dt)
-        s[:, 0] = init[0]
+        gates = a                                   # A_t becomes the gates in place
+        s[0] = init[0]
         ubuf = np.empty(3 * h * n, dtype=dt)
         tmp = np.empty((h, n), dtype=dt)
         dot, mul = np.dot, np.multiply
         with np.errstate(over="ignore"):  # exp → inf gives σ = 0 exactly: the right limit
             for step, bsz in enumerate(plan.bs):
                 u = ubuf[:3 * h * bsz].reshape(3 * h, bsz)
-                dot(wh_t, s[:, step, :bsz], out=u)
-                g = gates[step, :, :bsz]       # becomes [r z n]
+                dot(wh_t, s[step, :, :bsz], out=u)
+                g = gates[step, :, :bsz]       # holds A_t; becomes [r z n]
                 rz = g[:2 * h]
-                np.add(u[:2 * h], a[:2 * h, step, :bsz], out=rz)
+                rz += u[:2 * h]
                 np.exp(rz, out=rz)
                 rz += 1.0
                 np.divide(1.0, rz, out=rz)     # σ(a) = 1 / (1 + e^{−a})
@@ -116,14 +116,14 @@ class GRU(RecurrentBase):
                 else:
                     np.add(u[2 * h:], bhn, out=mt)
                 cand = g[2 * h:]
-                mul(g[:h], mt, out=cand)
-                cand += a[2 * h:, step, :bsz]
-                np.tanh(cand, out=cand)
                 tb = tmp[:, :bsz]
-                np.subtract(s[:, step, :bsz], cand, out=tb)
+                mul(g[:h], mt, out=tb)
+                cand += tb
+                np.tanh(cand, out=cand)
+                np.subtract(s[step, :, :bsz], cand, out=tb)
                 tb *= g[h:2 * h]
-                np.add(tb, cand, out=s[:, step + 1, :bsz])
-        return s, [plan.last(s, 1)], (gates, m)
+                np.add(tb, cand, out=s[step + 1, :, :bsz])
+        return s, [plan.last(s, 0)], (gates, m)
 
     def _unrecur(self, cache: Any, s: np.ndarray, dhs: np.ndarray | None,
                  dfinal: list[np.ndarray | None], plan: _Plan, layer: int,
@@ -134,9 +134,9 @@ class GRU(RecurrentBase):
         dt = gates.dtype
         g3 = gates.reshape(t, 3, h, n)              # r, z, n
         alloc = np.zeros if plan.ragged else np.empty
-        dr = alloc((3 * h, t, n), dtype=dt)         # [da_r da_z dm]: the recurrent side
-        dr3 = dr.reshape(3, h, t, n)
-        dan = alloc((h, t, n), dtype=dt)
+        dr = alloc((t, 3 * h, n), dtype=dt)         # [da_r da_z dm]: the recurrent side
+        dr3 = dr.reshape(t, 3, h, n)
+        dan = alloc((t, h, n), dtype=dt)
         _, wh, _, bhn = self.cell_parameters(layer, d)
         ch = carry(dfinal[0], h, n, dt)
         tmp = np.empty((h, n), dtype=dt)
@@ -150,7 +150,7 @@ class GRU(RecurrentBase):
             # δ-free factors of steps t0..t1−1, while they are in cache.
             r, z, cand = g3[t0:t1, 0], g3[t0:t1, 1], g3[t0:t1, 2]
             pzc, pnc, prc = pz[:kk], pn[:kk], pr[:kk]
-            sub(s[:, t0:t1].transpose(1, 0, 2), cand, out=pzc)   # (h_{t−1} − n)·z(1 − z)
+            sub(s[t0:t1], cand, out=pzc)                         # (h_{t−1} − n)·z(1 − z)
             pzc *= z
             sub(1.0, z, out=pnc)
             pzc *= pnc
@@ -165,18 +165,19 @@ class GRU(RecurrentBase):
                 dh = ch[:, :bsz]
                 if dhs is not None:
                     dh += dhs[:, step, :bsz]
-                mul(dh, pz[j, :, :bsz], out=dr3[1, :, step, :bsz])
-                dant = dan[:, step, :bsz]
+                mul(dh, pz[j, :, :bsz], out=dr3[step, 1, :, :bsz])
+                dant = dan[step, :, :bsz]
                 mul(dh, pn[j, :, :bsz], out=dant)
-                mul(dant, g3[step, 0, :, :bsz], out=dr3[2, :, step, :bsz])
-                mul(dant, pr[j, :, :bsz], out=dr3[0, :, step, :bsz])
+                mul(dant, g3[step, 0, :, :bsz], out=dr3[step, 2, :, :bsz])
+                mul(dant, pr[j, :, :bsz], out=dr3[step, 0, :, :bsz])
                 tb = tmp[:, :bsz]
                 mul(dh, g3[step, 1, :, :bsz], out=tb)
                 zb = zbuf[:h * bsz].reshape(h, bsz)
-                dot(wh.data, dr[:, step, :bsz], out=zb)
+                dot(wh.data, dr[step, :, :bsz], out=zb)
                 np.add(zb, tb, out=dh)
-        wh.grad += np.dot(s[:, :t].reshape(h, t * n), dr.reshape(3 * h, t * n).T)
+        dr = feature_major(dr)
+        wh.grad += np.dot(feature_major(s[:t]).reshape(h, t * n), dr.reshape(3 * h, t * n).T)
         if bhn is not None:
             bhn.grad += dr[2 * h:].reshape(h, t * n).sum(axis=1)
-        dr[2 * h:] = dan                            # now dA = [da_r da_z da_n]: the input side
+        dr[2 * h:] = dan.transpose(1, 0, 2)         # now dA = [da_r da_z da_n]: the input side
         return dr, [ch.T.copy()]

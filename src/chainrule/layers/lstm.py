@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ._recurrent_base import RecurrentBase, _Plan, carry, chunk_steps
+from ._recurrent_base import RecurrentBase, _Plan, carry, chunk_steps, feature_major
 
 
 class LSTM(RecurrentBase):
@@ -104,25 +104,25 @@ class LSTM(RecurrentBase):
 
     def _recur(self, a: np.ndarray, init: list[np.ndarray], plan: _Plan, layer: int,
                d: int) -> tuple[np.ndarray, list[np.ndarray], Any]:
-        _, t, n = a.shape
+        t, _, n = a.shape
         h = self.hidden_size
         dt = a.dtype
         wh_t = np.ascontiguousarray((self.cell_parameters(layer, d)[1].data * self._scale(dt)).T)
         alloc = np.zeros if plan.ragged else np.empty
-        s = alloc((h, t + 1, n), dtype=dt)          # h_t, feature-major: the output
+        s = alloc((t + 1, h, n), dtype=dt)
         c = alloc((t + 1, h, n), dtype=dt)
         tc = alloc((t, h, n), dtype=dt)
-        gates = alloc((t, 4 * h, n), dtype=dt)
-        s[:, 0], c[0] = init
+        gates = a                                   # A_t becomes the gates in place
+        s[0], c[0] = init
         zbuf = np.empty(4 * h * n, dtype=dt)
         ig = np.empty((h, n), dtype=dt)
         dot, mul = np.dot, np.multiply
         with np.errstate(over="ignore"):  # exp → inf gives σ = 0 exactly: the right limit
             for step, bsz in enumerate(plan.bs):
                 z = zbuf[:4 * h * bsz].reshape(4 * h, bsz)
-                dot(wh_t, s[:, step, :bsz], out=z)
+                dot(wh_t, s[step, :, :bsz], out=z)
                 g = gates[step, :, :bsz]       # −(pre-activation), −2× for g; becomes [i f g o]
-                np.add(z, a[:, step, :bsz], out=g)
+                g += z
                 np.exp(g, out=g)
                 g += 1.0
                 np.divide(1.0, g, out=g)       # σ(a) for i, f, o; σ(2a) for g
@@ -135,8 +135,8 @@ class LSTM(RecurrentBase):
                 mul(g[:h], gg, out=igb)
                 ct += igb
                 np.tanh(ct, out=tc[step, :, :bsz])
-                mul(g[3 * h:], tc[step, :, :bsz], out=s[:, step + 1, :bsz])
-        return s, [plan.last(s, 1), plan.last(c, 0)], (gates, c, tc)
+                mul(g[3 * h:], tc[step, :, :bsz], out=s[step + 1, :, :bsz])
+        return s, [plan.last(s, 0), plan.last(c, 0)], (gates, c, tc)
 
     def _unrecur(self, cache: Any, s: np.ndarray, dhs: np.ndarray | None,
                  dfinal: list[np.ndarray | None], plan: _Plan, layer: int,
@@ -146,8 +146,8 @@ class LSTM(RecurrentBase):
         h = self.hidden_size
         dt = gates.dtype
         g4 = gates.reshape(t, 4, h, n)              # i, f, g, o
-        da = (np.zeros if plan.ragged else np.empty)((4 * h, t, n), dtype=dt)
-        da4 = da.reshape(4, h, t, n)
+        da = (np.zeros if plan.ragged else np.empty)((t, 4 * h, n), dtype=dt)
+        da4 = da.reshape(t, 4, h, n)
         wh = self.cell_parameters(layer, d)[1]
         ch = carry(dfinal[0], h, n, dt)
         cc = carry(dfinal[1], h, n, dt)
@@ -183,17 +183,18 @@ class LSTM(RecurrentBase):
                 dh = ch[:, :bsz]
                 if dhs is not None:
                     dh += dhs[:, step, :bsz]
-                mul(dh, p4[j, 3, :, :bsz], out=da4[3, :, step, :bsz])
+                mul(dh, p4[j, 3, :, :bsz], out=da4[step, 3, :, :bsz])
                 dct = dc[:, :bsz]
                 mul(dh, q[j, :, :bsz], out=dct)
                 dct += cc[:, :bsz]
-                mul(p4[j, :3, :, :bsz], dct[None], out=da4[:3, :, step, :bsz])
+                mul(p4[j, :3, :, :bsz], dct[None], out=da4[step, :3, :, :bsz])
                 mul(dct, g4[step, 1, :, :bsz], out=cc[:, :bsz])
                 if bsz == n:
-                    dot(wh.data, da[:, step], out=ch)
+                    dot(wh.data, da[step], out=ch)
                 else:
                     z = zbuf[:h * bsz].reshape(h, bsz)
-                    dot(wh.data, da[:, step, :bsz], out=z)
+                    dot(wh.data, da[step, :, :bsz], out=z)
                     ch[:, :bsz] = z
-        wh.grad += np.dot(s[:, :t].reshape(h, t * n), da.reshape(4 * h, t * n).T)
+        da = feature_major(da)
+        wh.grad += np.dot(feature_major(s[:t]).reshape(h, t * n), da.reshape(4 * h, t * n).T)
         return da, [ch.T.copy(), cc.T.copy()]

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ._recurrent_base import RecurrentBase, _Plan, carry
+from ._recurrent_base import RecurrentBase, _Plan, carry, feature_major
 
 
 class RNN(RecurrentBase):
@@ -60,34 +60,34 @@ class RNN(RecurrentBase):
 
     def _recur(self, a: np.ndarray, init: list[np.ndarray], plan: _Plan, layer: int,
                d: int) -> tuple[np.ndarray, list[np.ndarray], Any]:
-        h, t, n = a.shape
+        t, h, n = a.shape
         wh_t = np.ascontiguousarray(self.cell_parameters(layer, d)[1].data.T)
-        s = (np.zeros if plan.ragged else np.empty)((h, t + 1, n), dtype=a.dtype)
-        s[:, 0] = init[0]
+        s = (np.zeros if plan.ragged else np.empty)((t + 1, h, n), dtype=a.dtype)
+        s[0] = init[0]
         zbuf = np.empty(h * n, dtype=a.dtype)
         relu = self.nonlinearity == "relu"
         for step, bsz in enumerate(plan.bs):
             z = zbuf[:h * bsz].reshape(h, bsz)
-            np.dot(wh_t, s[:, step, :bsz], out=z)
-            z += a[:, step, :bsz]
+            np.dot(wh_t, s[step, :, :bsz], out=z)
+            z += a[step, :, :bsz]
             if relu:
-                np.maximum(z, 0, out=s[:, step + 1, :bsz])
+                np.maximum(z, 0, out=s[step + 1, :, :bsz])
             else:
-                np.tanh(z, out=s[:, step + 1, :bsz])
-        return s, [plan.last(s, 1)], None
+                np.tanh(z, out=s[step + 1, :, :bsz])
+        return s, [plan.last(s, 0)], None
 
     def _unrecur(self, cache: Any, s: np.ndarray, dhs: np.ndarray | None,
                  dfinal: list[np.ndarray | None], plan: _Plan, layer: int,
                  d: int) -> tuple[np.ndarray, list[np.ndarray]]:
-        h, t, n = s.shape[0], s.shape[1] - 1, s.shape[2]
+        t, h, n = s.shape[0] - 1, s.shape[1], s.shape[2]
         dt = s.dtype
-        y = s[:, 1:]
+        y = s[1:]
         if self.nonlinearity == "relu":
             dphi = (y > 0).astype(dt)
         else:
             dphi = y * y
             np.subtract(1.0, dphi, out=dphi)
-        da = (np.zeros if plan.ragged else np.empty)((h, t, n), dtype=dt)
+        da = (np.zeros if plan.ragged else np.empty)((t, h, n), dtype=dt)
         wh = self.cell_parameters(layer, d)[1]
         ch = carry(dfinal[0], h, n, dt)
         zbuf = np.empty(h * n, dtype=dt)
@@ -96,15 +96,16 @@ class RNN(RecurrentBase):
             dh = ch[:, :bsz]
             if dhs is not None:
                 dh += dhs[:, step, :bsz]
-            dat = da[:, step, :bsz]
-            np.multiply(dh, dphi[:, step, :bsz], out=dat)
+            dat = da[step, :, :bsz]
+            np.multiply(dh, dphi[step, :, :bsz], out=dat)
             if bsz == n:
                 np.dot(wh.data, dat, out=ch)
             else:
                 z = zbuf[:h * bsz].reshape(h, bsz)
                 np.dot(wh.data, dat, out=z)
                 ch[:, :bsz] = z
-        wh.grad += np.dot(s[:, :t].reshape(h, t * n), da.reshape(h, t * n).T)
+        da = feature_major(da)
+        wh.grad += np.dot(feature_major(s[:t]).reshape(h, t * n), da.reshape(h, t * n).T)
         return da, [ch.T.copy()]
 
     def extra_repr(self) -> str:
