@@ -184,3 +184,19 @@ def test_cli_train_huge_lr_is_a_one_line_error(tmp_path, capsys):
     assert code == 1 and "diverged" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
     assert not (out / "model.npz").exists()
+
+
+def test_step_and_epoch_checkpoints_of_one_step_are_both_kept(digits, tmp_path):
+    """A per-step checkpoint on an epoch's last step and the epoch-end checkpoint (another
+    file) are proposed together; both land on disk, the epoch-end one at the next epoch."""
+    x, y = digits
+    model = _mlp()
+    steps = tmp_path / "s.npz"
+    epochs = tmp_path / "e.npz"
+    train.fit(model, cr.SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.1),
+              DataLoader(x[:128], y[:128], 32, rng=0), epochs=2,
+              callbacks=[train.ModelCheckpoint(steps, every_n_steps=4),
+                         train.ModelCheckpoint(epochs)])
+    assert cr.load(steps, _mlp())["position"]["step"] == 8
+    assert cr.load(epochs, _mlp())["position"] == {"epoch": 2, "batch": 0, "step": 8}
+    assert not list(tmp_path.glob(".*.tmp"))

@@ -200,8 +200,12 @@ class Trainer:
         """Propose the current weights (and checkpoint files) as the last good ones. They
         are confirmed by the next step's loss (``_settle``): the loss a step measures judges
         the weights the previous update produced."""
-        if not files and self._proposed is not None and self._proposed[0] == self.step:
-            return  # these weights are already proposed (with their checkpoint files)
+        if self._proposed is not None and self._proposed[0] == self.step:
+            # The same weights, proposed again (an epoch end right after a step checkpoint):
+            # keep the earlier files, newer ones replacing those of the same target.
+            newer = {final for _, _, final in files or []}
+            files = [f for f in self._proposed[2] if f[2] not in newer] + list(files or [])
+            self._proposed = None
         self._discard()
         if self._healthy():
             self._proposed = (self.step, self.model.state_dict(), files or [])
