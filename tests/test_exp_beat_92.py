@@ -1,7 +1,11 @@
-"""beat-92 (quick): every ablation stage runs, and each technique changes the model the way it
-claims — measured on the trained stage models by the experiment itself."""
+"""beat-92 (quick): the Keras starter is stage 1, every ablation stage runs on notMNIST and then
+Fashion-MNIST, the notMNIST split is the stated one, and each technique changes the model the
+way it claims — measured on the trained stage models by the experiment itself."""
 
 from __future__ import annotations
+
+import hashlib
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -9,46 +13,118 @@ import pytest
 from chainrule import plots
 from chainrule.lab.experiments import beat_92
 from chainrule.lab.runner import run_experiment
+from resources import require
+
+DATASETS = ["notmnist", "fashion-mnist"]
+H = 128                                                     # the starter's units (quick too)
+STARTER_PARAMS = 784 * H + H + H * H + H + H * 10 + 10      # 118,282
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
+    require("notmnist")
+    require("fashion-mnist")
     return run_experiment("beat-92", quick=True, seed=0, out_root=tmp_path_factory.mktemp("runs"))
 
 
+def test_both_datasets_notmnist_first(run):
+    assert run.metrics["datasets"] == DATASETS
+    assert all(name in run.metrics for name in DATASETS)
+    md = (run.path / "report.md").read_text()
+    assert 0 < md.index("## notMNIST") < md.index("## Fashion-MNIST")
+
+
+def test_notmnist_split_is_the_stated_one(run):
+    m = run.metrics["notmnist"]
+    # 1,000 held out first, then 70/30 of the remaining 9,000
+    assert m["split"]["test"] == 1000 and m["n_test"] == 1000
+    assert m["split"]["val"] == 2700 and m["split"]["train"] == 6300
+    assert m["n_train_full"] == m["n_train_mlp"] == 600      # quick preset: a subsample
+    assert m["classes"] == list("ABCDEFGHIJ")
+
+
+def test_notmnist_splits_partition_the_dataset():
+    require("notmnist")
+    from chainrule import data
+
+    cfg = beat_92.Config()
+    ctx = SimpleNamespace(seed=0, add_source=lambda _: None)
+    s, _info, (n_mlp, epochs), _ = beat_92.load_dataset("notmnist", cfg, ctx)
+    assert (len(s.x_train), len(s.x_val), len(s.x_test)) == (6300, 2700, 1000)
+    assert (n_mlp, epochs) == (6300, 20)                     # the starter's 20 epochs on all
+
+    def digests(x, y):
+        return sorted(hashlib.sha1(a.tobytes() + bytes([int(b)])).hexdigest()
+                      for a, b in zip(x, y))
+    full = data.load("notmnist")
+    parts = [(s.x_train, s.y_train), (s.x_val, s.y_val), (s.x_test, s.y_test)]
+    assert digests(np.concatenate([p[0] for p in parts]),
+                   np.concatenate([p[1] for p in parts])) == digests(full.x, full.y)
+    again = beat_92.load_dataset("notmnist", cfg, ctx)[0]    # seeded: the same split again
+    assert np.array_equal(again.y_val, s.y_val) and np.array_equal(again.x_test, s.x_test)
+
+
+def test_starter_is_the_keras_starter(run):
+    for name in DATASETS:
+        m = run.metrics[name]
+        assert m["stages"][0]["stage"] == "starter"
+        assert m["stages"][0]["parameters"] == STARTER_PARAMS
+        c = m["checks"]["starter"]
+        assert c["layers"] == ["Flatten", "Linear", "Sigmoid", "Linear", "Sigmoid", "Linear"]
+        assert c["units"] == [H, H, 10]
+        # Glorot-uniform: |w| ≤ √(6/(fan_in+fan_out)) and the bound is nearly reached
+        assert all(0.99 < r <= 1.0 for r in c["glorot_max_abs_over_bound"])
+        assert c["initial_biases_zero"]
+        assert c["optimizer"] == "SGD" and c["lr"] == pytest.approx(0.01)
+        assert c["momentum"] == 0.0 and not c["nesterov"] and c["weight_decay"] == 0.0
+
+
 def test_stages_in_order_with_their_layers(run):
-    rows = run.metrics["stages"]
-    names = [r["stage"] for r in rows]
-    assert names == [*beat_92.STAGES[:6], beat_92.BRIDGE, *beat_92.STAGES[6:]]
-    for r in rows:
-        assert 0.0 <= r["val_accuracy"] <= 1.0 and r["parameters"] > 0
-    by = {r["stage"]: r for r in rows}
-    h = 32                                                   # quick preset: hidden 32
-    assert by["baseline"]["parameters"] == 784 * h + h + h * h + h + h * 10 + 10
-    # batch norm replaces the linear biases with γ and β: +h parameters per hidden layer
-    assert by["+ batch norm"]["parameters"] == by["baseline"]["parameters"] + 2 * h
-    assert by["+ conv layers"]["macs"] > 2 * by["+ Adam"]["macs"]
-    assert 0.0 <= run.metrics["final_test_accuracy"] <= 1.0
+    for name in DATASETS:
+        m = run.metrics[name]
+        rows = m["stages"]
+        assert [r["stage"] for r in rows] == [*beat_92.STAGES[:6], beat_92.BRIDGE,
+                                              *beat_92.STAGES[6:]]
+        for r in rows:
+            assert 0.0 <= r["val_accuracy"] <= 1.0 and r["parameters"] > 0
+        by = {r["stage"]: r for r in rows}
+        # batch norm replaces the linear biases with γ and β: +H parameters per hidden layer
+        assert by["+ batch norm"]["parameters"] == STARTER_PARAMS + 2 * H
+        c1, c2 = 4, 8                                        # quick preset: channels (4, 8)
+        conv = (9 * c1 + 2 * c1 + 9 * c1 * c2 + 2 * c2 + 7 * 7 * c2 * H + 2 * H + H * H
+                + 2 * H + H * 10 + 10)
+        assert by["+ conv layers"]["parameters"] == conv
+        assert by["+ conv layers"]["macs"] > by["+ Adam"]["macs"]
+        assert 0.0 <= m["final_test_accuracy"] <= 1.0
+
+
+def test_final_model_and_targets_from_validation(run):
+    for name in DATASETS:
+        m = run.metrics[name]
+        best = max(m["stages"], key=lambda r: r["val_accuracy"])
+        assert m["final_stage"] == best["stage"]
+        assert m["final_val_accuracy"] == best["val_accuracy"]
+        assert m["target_reached"] == (m["final_val_accuracy"] > 0.92)
+        assert m["bonus_reached"] == (m["final_val_accuracy"] > 0.95)
 
 
 def test_dropout_only_in_training(run):
-    c = run.metrics["checks"]["dropout"]
+    c = run.metrics["notmnist"]["checks"]["dropout"]
     assert c["eval_is_identity"] and c["eval_deterministic"] and c["train_differs"]
     assert abs(c["train_zero_fraction"] - 0.2) < 0.03       # p = 0.2 of units dropped
     assert c["train_kept_scale"] == pytest.approx(1 / 0.8)  # survivors scaled by 1/(1 − p)
 
 
 def test_batchnorm_uses_running_statistics_in_evaluation(run):
-    c = run.metrics["checks"]["batchnorm"]
+    c = run.metrics["notmnist"]["checks"]["batchnorm"]
     assert c["eval_uses_running_stats"] and c["sample_independent_in_eval"]
     assert c["eval_differs_from_batch_stats"] > 1e-3
     assert c["running_mean_moved"] > 0 and c["batches_tracked"] == 2 * 10   # 600/64 → 10 steps
 
 
 def test_relu_he_adam_schedule_conv_shift(run):
-    c = run.metrics["checks"]
+    c = run.metrics["fashion-mnist"]["checks"]
     assert abs(c["relu_he"]["he_std_ratio"] - 1) < 0.05     # std ≈ √(2/fan_in)
-    assert c["relu_he"]["baseline_max_abs_times_sqrt_fan_in"] <= 1.0   # U(±1/√fan_in)
     assert c["relu_he"]["relu_layers"] == 2 and c["relu_he"]["sigmoid_layers"] == 0
     assert c["adam"]["optimizer"] == "Adam" and c["adam"]["moment_buffers_nonzero"]
     s = c["schedule"]
@@ -65,14 +141,16 @@ def test_flags_are_cumulative():
 
 
 def test_report_and_figures(run):
-    cols = plots.read_csv(run.path / "ablation.csv")
-    np.testing.assert_allclose(cols["val_accuracy"],
-                               [r["val_accuracy"] for r in run.metrics["stages"]])
     md = (run.path / "report.md").read_text()
-    assert f"**{100 * run.metrics['final_val_accuracy']:.2f}%**" in md
-    assert f"**{100 * run.metrics['final_test_accuracy']:.2f}%**" in md
-    for fig in ("ablation", "curves"):
-        assert (run.path / "figures" / f"{fig}.png").stat().st_size > 1000
+    for name in DATASETS:
+        m = run.metrics[name]
+        cols = plots.read_csv(run.path / f"ablation_{name}.csv")
+        np.testing.assert_allclose(cols["val_accuracy"], [r["val_accuracy"] for r in m["stages"]])
+        assert f"**{100 * m['final_val_accuracy']:.2f}%**" in md
+        assert f"**{100 * m['final_test_accuracy']:.2f}%**" in md
+        for fig in ("ablation", "curves", "train_loss"):
+            assert (run.path / "figures" / f"{fig}_{name}.png").stat().st_size > 1000
+    assert "95% bonus" in md and "1,000 were held out first" in md
 
 
 def test_same_seed_reproduces_metrics_json(run, tmp_path):

@@ -1,9 +1,14 @@
-"""Technique checks of the ``beat-92`` experiment.
+"""The stages, technique checks and report section of the ``beat-92`` experiment.
 
-``technique_checks`` measures, on the trained stage models, that each technique does what it
-claims: dropout only in training (and rescaled), batch norm's running statistics used in
-evaluation, He-normal weights' spread, Adam's moment buffers, the cosine learning rate
-falling to its expected final value, and the random shifts producing shifted images.
+``STAGES`` (with the ``BRIDGE`` row's name and the ``TARGET`` and ``BONUS`` accuracies) live
+here, below ``beat_92``, which imports them. ``technique_checks`` measures, on the trained
+stage models, that each technique does what it claims: the starter has Keras's defaults
+(Glorot-uniform kernels, zero biases, plain SGD at lr 0.01), dropout acts only in training
+(and rescales), batch norm uses its running statistics in evaluation, He-normal weights have
+the right spread, Adam's moment buffers fill, the cosine learning rate falls to its expected
+final value, and the random shifts produce shifted images. ``write_section`` writes one
+dataset's part of the report: table, figures and reading paragraphs, built from the measured
+rows only.
 """
 
 from __future__ import annotations
@@ -12,19 +17,40 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..context import RunContext
+from ._common import pct
+
 if TYPE_CHECKING:
     from .beat_92 import Config
 
+STAGES = ("starter", "+ dropout", "+ batch norm", "+ ReLU, He init", "+ Adam",
+          "+ cosine schedule", "+ conv layers", "+ random shifts")
+BRIDGE = "+ cosine schedule (conv budget)"
+TARGET, BONUS = 0.92, 0.95     # the coursework's target and its bonus
 
-def technique_checks(trained: dict, cfg: Config, x: np.ndarray, seed: int) -> dict:
-    """Measure, on the trained stage models, that each technique does what it claims."""
+
+def technique_checks(trained: dict, cfg: Config, x: np.ndarray, seed: int, *,
+                     schedule_epochs: int) -> dict:
+    """Measure, on the trained stage models, that each technique does what it claims
+    (``schedule_epochs``: the epochs of the cosine stage)."""
     import chainrule as cr
     from chainrule.optim import CosineDecay
 
     # beat_92 imports this module while loading, so its names are looked up at call time.
-    from .beat_92 import STAGES, build, flags
+    from .beat_92 import build, flags
 
     xb, out = x[:64], {}
+    model, opt, _ = trained[STAGES[0]]
+    fresh0 = build(flags(0), cfg, tuple(x.shape[1:]), 10, np.random.default_rng([seed, 92]))
+    lins = [m for m in fresh0 if isinstance(m, cr.Linear)]
+    out["starter"] = {
+        "layers": [type(m).__name__ for m in model],
+        "units": [m.out_features for m in lins],
+        "glorot_max_abs_over_bound": [float(np.abs(m.weight.data).max() / np.sqrt(
+            6.0 / sum(m.weight.data.shape))) for m in lins],
+        "initial_biases_zero": all(not np.any(m.bias.data) for m in lins),
+        "optimizer": type(opt).__name__, "lr": float(opt.lr), "momentum": opt.momentum,
+        "nesterov": opt.nesterov, "weight_decay": opt.weight_decay}
     model = trained[STAGES[1]][0]
     drop = next(m for m in model if isinstance(m, cr.Dropout))
     ones = np.ones((200, cfg.hidden), np.float32)
@@ -52,13 +78,10 @@ def technique_checks(trained: dict, cfg: Config, x: np.ndarray, seed: int) -> di
         "batches_tracked": int(bn.num_batches_tracked),
         "sample_independent_in_eval": bool(np.allclose(model.forward(xb[:1]),
                                                        model.forward(xb)[:1], atol=1e-5))}
-    fresh = {i: build(flags(i), cfg, tuple(x.shape[1:]), 10, np.random.default_rng([seed, 92]))
-             for i in (0, 3)}
-    w0, w3 = (next(m for m in fresh[i] if isinstance(m, cr.Linear)).weight.data for i in (0, 3))
+    fresh3 = build(flags(3), cfg, tuple(x.shape[1:]), 10, np.random.default_rng([seed, 92]))
+    w3 = next(m for m in fresh3 if isinstance(m, cr.Linear)).weight.data
     fan_in = w3.shape[0]
     out["relu_he"] = {"he_std_ratio": float(w3.std() / np.sqrt(2.0 / fan_in)),
-                      "baseline_max_abs_times_sqrt_fan_in":
-                          float(np.abs(w0).max() * np.sqrt(fan_in)),
                       "relu_layers": sum(isinstance(m, cr.ReLU) for m in trained[STAGES[3]][0]),
                       "sigmoid_layers": sum(isinstance(m, cr.Sigmoid)
                                             for m in trained[STAGES[3]][0])}
@@ -68,9 +91,9 @@ def technique_checks(trained: dict, cfg: Config, x: np.ndarray, seed: int) -> di
                    "moment_buffers_nonzero": bool(any(np.abs(v).max() > 0 for k, v in state.items()
                                                       if "exp_avg" in k))}
     _, opt, _ = trained[STAGES[5]]
-    sched = CosineDecay(cfg.mlp_epochs)
+    sched = CosineDecay(schedule_epochs)
     out["schedule"] = {"initial_lr": float(opt.initial_lr), "final_lr": float(opt.lr),
-                       "expected_final_lr": sched.lr(opt.initial_lr, cfg.mlp_epochs - 1)}
+                       "expected_final_lr": sched.lr(opt.initial_lr, schedule_epochs - 1)}
     model, _, loader = trained[STAGES[7]]
     out["conv"] = {"conv_layers": sum(isinstance(m, cr.Conv2d) for m in model)}
     imgs = loader.x[:16]
@@ -85,3 +108,146 @@ def technique_checks(trained: dict, cfg: Config, x: np.ndarray, seed: int) -> di
                       "shifted_images": sum(v not in (None, (0, 0)) for v in shifts),
                       "checked": len(shifts)}
     return out
+
+
+def what_was_run(name: str, title: str, cfg: Config, m: dict) -> str:
+    """The splits and budgets actually used, in words."""
+    sp = m["split"]
+    if name == "notmnist":
+        rest, f = sp["train"] + sp["val"], cfg.notmnist_val_fraction
+        txt = (f"{title}: of its {sp['test'] + rest:,} images, {sp['test']:,} were held out "
+               f"first (seeded permutation) as the test set, then a seeded "
+               f"{100 * (1 - f):g}/{100 * f:g} train/validation split of the remaining "
+               f"{rest:,} gave {sp['train']:,} training and {sp['val']:,} validation images")
+    else:
+        txt = (f"{title}: {sp['val']:,} validation images held out of the training set, "
+               f"{sp['train']:,} left for training; test: its official test split")
+    conv = (f"all {m['n_train_full']:,}" if m["n_train_full"] == sp["train"]
+            else f"{m['n_train_full']:,} of the {sp['train']:,}")
+    test = (f"{m['n_test']:,} test images" if m["n_test"] == sp["test"]
+            else f"{m['n_test']:,} of the {sp['test']:,} test images")
+    bridge = " and the bridge" if any(r["stage"] == BRIDGE for r in m["stages"]) else ""
+    return (f"{txt}. MLP stages: {m['n_train_mlp']:,} training images × "
+            f"{_n(m['mlp_epochs'], 'epoch')}; conv stages{bridge}: {conv} training images × "
+            f"{_n(m['cnn_epochs'], 'epoch')}; "
+            f"{test} (used once, for the final model). Batch {cfg.batch_size}, pixels in "
+            f"[0, 1]; SGD lr {cfg.sgd_lr} without momentum (stages 1–4), Adam lr "
+            f"{cfg.adam_lr}; dropout p = {cfg.dropout}; conv channels "
+            f"{', '.join(map(str, cfg.channels))}; shifts up to {cfg.max_shift} px.")
+
+
+def _n(k: int, word: str) -> str:
+    """``3 epochs``, ``1 epoch``."""
+    return f"{k} {word}{'' if k == 1 else 's'}"
+
+
+def _deltas(rows: list) -> dict:
+    """Each row's reference row (the previous stage; the bridge for the conv stage)."""
+    by, prev, ref = {r["stage"]: r for r in rows}, None, {}
+    for r in rows:
+        ref[r["stage"]] = (by[STAGES[5]] if r["stage"] == BRIDGE else
+                           by.get(BRIDGE, by[STAGES[5]]) if r["stage"] == STAGES[6] else prev)
+        prev = r
+    for r in rows:
+        q = ref[r["stage"]]
+        r["delta"] = r["val_accuracy"] - q["val_accuracy"] if q else 0.0
+        r["delta_best"] = r["best_val_accuracy"] - q["best_val_accuracy"] if q else 0.0
+    return ref
+
+
+def write_section(cfg: Config, ctx: RunContext, name: str, title: str, m: dict, rows: list,
+                  curves: dict, csv) -> None:
+    """One dataset's ablation table, figures and reading, all from the measured rows."""
+    from ... import plots, plots_cnn
+
+    ctx.heading(f"{title}")
+    ctx.md("**What was run.** " + what_was_run(name, title, cfg, m))
+    ctx.figure(f"ablation_{name}", plots_cnn.ablation_bars, csv, x="stage", y="val_accuracy",
+               targets=(TARGET, BONUS), title=f"{title} validation accuracy by stage "
+               f"(seed {ctx.seed})",
+               caption=f"{title}: validation accuracy after the last epoch of each stage; "
+                       "dashed lines at the 92% target and the coursework's 95% bonus.")
+    ref, table = _deltas(rows), []
+    for r in rows:
+        table.append([r["stage"], f"{r['n_train']:,} × {r['epochs']}", r["parameters"],
+                      r["macs"], pct(r["train_accuracy"]), pct(r["val_accuracy"]),
+                      pct(r["best_val_accuracy"]),
+                      f"{100 * r['delta']:+.2f}" if ref[r["stage"]] else "—"])
+    bridged = any(r["stage"] == BRIDGE for r in rows)
+    ctx.table(table, ["stage", "images × epochs", "params", "MACs/sample", "train acc",
+                      "val acc", "best epoch's val acc", "Δ val (points)"],
+              caption=f"{title}. Each stage adds one technique to the previous row and starts "
+                      f"from the same seed ({ctx.seed})."
+                      + (" Δ of the conv stage is measured against the bridge row (same data "
+                         "and epochs), Δ of the bridge against stage 6." if bridged else ""))
+    # How much the last-epoch number moves between epochs, read from the saved curves.
+    swing = {n: float(np.ptp(plots.read_csv(p)["val_accuracy"][-5:])) for n, p in curves.items()}
+    noisy = max(swing, key=swing.get)
+    ctx.md(f"Δ compares last-epoch validation accuracies. Over the last (up to) 5 epochs "
+           f"*{noisy}* swings most, by {100 * swing[noisy]:.2f} points; *{STAGES[5]}* "
+           f"(learning rate decayed to ~0) by {100 * swing[STAGES[5]]:.2f}. Differences "
+           f"smaller than that swing are within the noise; the best-epoch column shows each "
+           f"stage's potential.")
+    ctx.figure(f"curves_{name}", plots_cnn.series_lines, curves, y="val_accuracy", x="epoch",
+               title=f"{title}: validation accuracy per epoch, every stage",
+               caption=f"{title}: validation accuracy after each epoch of every stage.")
+    ctx.figure(f"train_loss_{name}", plots_cnn.series_lines, curves, y="loss", x="epoch",
+               ylabel="training cross-entropy (epoch mean)",
+               title=f"{title}: training loss per epoch, every stage",
+               caption=f"{title}: mean training loss per epoch of every stage (dropout and "
+                       "shifts make it higher than the loss of the same weights on clean "
+                       "inputs).")
+    ctx.md(_result_text(title, ctx.seed, m, rows, plots.read_csv(curves[STAGES[0]])))
+    ctx.md(_mattered_text(cfg, m, rows))
+
+
+def _result_text(title: str, seed: int, m: dict, rows: list, starter_curve: dict) -> str:
+    v, t, s = m["final_val_accuracy"], m["final_test_accuracy"], rows[0]
+    bonus = ("the coursework's 95% bonus is reached too" if m["bonus_reached"] else
+             f"the coursework's 95% bonus is not reached ({100 * (BONUS - v):.2f} points short)")
+    loss = starter_curve["loss"]
+    k = min(5, len(loss) - 1)
+    fell = (f"; its training loss still fell from {loss[-1 - k]:.3f} to {loss[-1]:.3f} over "
+            f"its last {_n(k, 'epoch')}" if k > 0 and loss[-1] < loss[-1 - k] else "")
+    return (f"**Result ({title}).** The stage with the best validation accuracy, "
+            f"*{m['final_stage']}*, is the final model: **{pct(v)}** validation accuracy — the "
+            f"92% target is {'reached' if m['target_reached'] else 'NOT reached'}, {bonus} — "
+            f"and **{pct(t)}** on the {m['n_test']:,} test images (seed {seed}). The starter "
+            f"reached {pct(s['val_accuracy'])} validation and {pct(s['train_accuracy'])} "
+            f"training accuracy after {_n(s['epochs'], 'epoch')}{fell}"
+            + (f". The last stage, *{rows[-1]['stage']}*, reached "
+               f"{pct(m['last_stage_val_accuracy'])}." if m["final_stage"] != rows[-1]["stage"]
+               else "."))
+
+
+def _mattered_text(cfg: Config, m: dict, rows: list) -> str:
+    by = {r["stage"]: r for r in rows}
+    gains = sorted((r for r in rows if r["stage"] not in (STAGES[0], BRIDGE)),
+                   key=lambda r: r["delta"], reverse=True)
+    hurt = [r["stage"] for r in gains if r["delta"] < 0]
+    s, drop, conv, shift = (by[n] for n in (STAGES[0], STAGES[1], STAGES[6], STAGES[7]))
+    gap = {n: by[n]["train_accuracy"] - by[n]["val_accuracy"] for n in (STAGES[0], *STAGES[6:])}
+    d, g = drop["delta_best"], gap[STAGES[0]]
+    if d > 0.005:
+        drop_txt = (f"Dropout (p = {cfg.dropout}) helped ({100 * d:+.2f} points by best "
+                    f"epoch); the starter's train–validation gap was {100 * g:+.2f} points.")
+    else:
+        drop_txt = (f"Dropout (p = {cfg.dropout}) only regularises; the starter's train–"
+                    f"validation gap was {100 * g:+.2f} points, "
+                    + ("so there was little over-fitting to remove, " if g < 0.02 else "")
+                    + f"and dropout changed the best-epoch accuracy by {100 * d:+.2f} points.")
+    fixes = [by[n] for n in STAGES[2:6]]
+    opt = max(fixes, key=lambda r: r["delta_best"])
+    under = (f"The starter under-fits (training accuracy {pct(s['train_accuracy'])}), so "
+             "changes that make optimisation faster had the most to give: "
+             if s["train_accuracy"] < 0.9 else "")
+    best_gains = ", ".join(f"{r['stage']} {100 * r['delta_best']:+.2f}" for r in fixes)
+    return (f"**What mattered.** By last-epoch validation accuracy the largest gains came from "
+            f"*{gains[0]['stage']}* ({100 * gains[0]['delta']:+.2f} points) and "
+            f"*{gains[1]['stage']}* ({100 * gains[1]['delta']:+.2f})"
+            + (f"; *{', '.join(hurt)}* cost accuracy. " if hurt else ". ")
+            + f"{drop_txt} {under}by best epoch, {best_gains} points; *{opt['stage']}* added "
+              f"the most. Against the MLP trained on the same images and epochs, the conv "
+              f"layers add {100 * conv['delta']:+.2f} points. Random shifts move the train–"
+              f"validation gap from {100 * gap[STAGES[6]]:+.2f} to {100 * gap[STAGES[7]]:+.2f} "
+              f"points and validation accuracy by {100 * shift['delta']:+.2f}.")

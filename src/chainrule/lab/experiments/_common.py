@@ -65,7 +65,8 @@ def load_splits(dataset: str, ctx: RunContext, *, val_size: float = 0.1,
         test_name = "mnist" if data.available("mnist", "test") else None
     else:
         train_name = dataset
-        test_name = dataset if data.available(dataset, "test") else None
+        has_test = "test" in data.sources.get_spec(dataset).splits   # notmnist: train only
+        test_name = dataset if has_test and data.available(dataset, "test") else None
     train = data.load(train_name, "train")
     x, y = train.x, train.y
     rng = ctx.rng

@@ -1,70 +1,96 @@
-"""beat-92 — which techniques lift a plain sigmoid MLP past 92% on Fashion-MNIST, and by how much?
+"""beat-92 — from the coursework's Keras starter to > 92% validation accuracy: what does each
+technique contribute, on notMNIST first and on Fashion-MNIST second?
 
-A cumulative ablation on Fashion-MNIST's validation split (held out of the training set).
-Every stage adds one technique to the one before and is trained from the same seed (same
-initial-weight stream, same batch order), so the difference between consecutive rows is
-that technique's measured contribution:
+The coursework question ("exceed 92% validation accuracy", bonus: 95%) comes with a Keras
+starter pack (Cambridge L42) that trains on notMNIST. Stage 1 is that starter, exactly:
+flatten → Dense(128, sigmoid) → Dense(128, sigmoid) → Dense(10, softmax) with Keras's
+defaults — Glorot-uniform kernels (U(±√(6/(fan_in+fan_out)))), zero biases, plain SGD with
+lr 0.01 and no momentum — on pixels scaled to [0, 1], batch 128, 20 epochs, reshuffled every
+epoch. Every later stage adds one technique to the one before and is trained from the same
+seed (same initial-weight stream, same batch order), so the difference between consecutive
+rows is that technique's measured contribution:
 
-1. ``baseline`` — flatten → 128 sigmoid → 128 sigmoid → softmax, PyTorch-default init
-   (U(±1/√fan_in)), plain SGD, batch 128;
-2. ``+ dropout`` — dropout after each hidden layer;
+1. ``starter`` — the Keras starter above;
+2. ``+ dropout`` — dropout (p = ``dropout``) after each hidden layer;
 3. ``+ batch norm`` — BatchNorm1d between each linear layer and its activation;
 4. ``+ ReLU, He init`` — ReLU units with He-normal weights (N(0, 2/fan_in));
-5. ``+ Adam`` — Adam instead of plain SGD;
+5. ``+ Adam`` — Adam (lr ``adam_lr``) instead of plain SGD;
 6. ``+ cosine schedule`` — cosine learning-rate decay over the epochs;
-7. ``+ conv layers`` — two conv 3×3 → batch norm → ReLU → max-pool 2 blocks in front of the
-   same 128-unit head (with everything above);
+7. ``+ conv layers`` — conv 3×3 → batch norm → ReLU → max-pool 2 blocks (``channels``) in
+   front of the same 128-unit head (with everything above);
 8. ``+ random shifts`` — training images shifted by up to ``max_shift`` pixels each batch.
 
-Compute budget (2 CPU cores): the MLP stages (1–6) train on a ``n_train_mlp``-image subset
-for ``mlp_epochs`` epochs; the convolutional stages (7–8) and a bridge run of stage 6 train on
-the full training split for ``cnn_epochs`` epochs, so stage 7 is compared with the bridge,
-not with stage 6. The report says what was run. The final model is the stage with the
-highest validation accuracy (model selection on validation only); it alone is evaluated on the
-test set.
+Data. notMNIST here is a 10,000-image sample of notMNIST_large (1,000 per letter A–J); the
+starter pack's notMNIST_small (13,000 / 5,724) is not available. ``notmnist_holdout`` images
+(1,000) are held out first, by a seeded permutation, as the test set; a seeded 70/30 split
+(``notmnist_val_fraction``) of the remaining 9,000 gives 6,300 training and 2,700 validation
+images. Fashion-MNIST: ``fashion_val_size`` validation images held out of its training set,
+tested on its official test set. The two datasets' splits use independent streams of the
+run's seed. Model selection uses validation accuracy only: the stage with the best
+last-epoch validation accuracy is the final model, and it alone is evaluated on the test set.
 
-What to look for: the ablation bar chart (which step adds the most — usually the move to
-adaptive/normalised training and the conv layers; dropout alone can cost accuracy in a short
-run), the validation curves of every stage, and the checks that each technique does what it
-claims (dropout only in training, batch norm's running statistics used in evaluation, He
-weights' spread, Adam's moment buffers, the learning rate falling, shifted images).
+Compute budget (the whole lab fits 30 minutes on 2 CPU cores; beat-92 about 4 minutes).
+notMNIST: MLP stages (1–6) exactly as the starter, 20 epochs (``notmnist_mlp_epochs``) on all
+6,300 training images; conv stages ``notmnist_cnn_epochs`` epochs. Fashion-MNIST, shrunk: MLP
+stages on ``fashion_n_train_mlp`` images for ``fashion_mlp_epochs`` epochs, conv stages on
+``fashion_n_train`` images for ``fashion_cnn_epochs`` epochs. Where the conv stages' images ×
+epochs differ from the MLP stages', a bridge run of stage 6 on the conv stages' budget is
+trained too, and stage 7 is compared with the bridge, not with stage 6. The coursework's
+exact settings: ``--set notmnist_cnn_epochs=20,fashion_n_train_mlp=0,fashion_mlp_epochs=20,
+fashion_n_train=0,fashion_cnn_epochs=20`` (all images, 20 epochs everywhere; an estimated
+40 minutes on 2 cores from the default run's per-epoch times, not measured).
+
+What to look for: per dataset, the ablation bar chart (which step adds the most — on the
+starter's slow lr 0.01 sigmoid SGD, usually the optimisation fixes: batch norm, ReLU, Adam),
+the validation curves of every stage, whether the 92% target and the 95% bonus are reached,
+and the checks that each technique does what it claims (the starter's Keras defaults, dropout
+only in training, batch norm's running statistics in evaluation, He weights' spread, Adam's
+moment buffers, the learning rate falling, shifted images).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import zlib
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 
-from ... import plots, plots_cnn
 from ..context import RunContext
 from ..registry import register
-from ._beat_92_checks import technique_checks
-from ._common import load_splits, pct
+from ._beat_92_checks import BONUS, BRIDGE, STAGES, TARGET, technique_checks, write_section
+from ._common import load_splits
 
-STAGES = ("baseline", "+ dropout", "+ batch norm", "+ ReLU, He init", "+ Adam",
-          "+ cosine schedule", "+ conv layers", "+ random shifts")
-BRIDGE = "+ cosine schedule (full data)"
+TITLES = {"notmnist": "notMNIST", "fashion-mnist": "Fashion-MNIST"}
 
 
 @dataclass
 class Config:
-    dataset: str = "fashion-mnist"
+    datasets: tuple[str, ...] = ("notmnist", "fashion-mnist")
+    # the starter (Keras defaults) and the techniques, the same for every dataset
     hidden: int = 128
     batch_size: int = 128
-    sgd_lr: float = 0.1
+    sgd_lr: float = 0.01           # Keras SGD's default
     adam_lr: float = 2e-3
     dropout: float = 0.2
     channels: tuple[int, ...] = (16, 32)
     max_shift: int = 1
-    mlp_epochs: int = 20
-    n_train_mlp: int = 10000     # MLP stages train on this many images (0 = all)
-    cnn_epochs: int = 8
-    n_train: int = 0             # conv stages (and the bridge): 0 = the whole training split
-    val_size: int = 6000
-    n_test: int = 0              # 0 = the whole test set
-    bridge: bool = True          # also train stage 6 on the conv stages' data and epochs
+    # notMNIST: hold-out test images first, then a seeded train/validation split of the rest
+    notmnist_holdout: int = 1000
+    notmnist_val_fraction: float = 0.3
+    notmnist_mlp_epochs: int = 20
+    notmnist_cnn_epochs: int = 8
+    notmnist_n_train: int = 0      # 0 = the whole 70%; quick presets subsample
+    # Fashion-MNIST (and any other dataset): its own test split, a smaller budget
+    fashion_val_size: int = 6000
+    fashion_n_train_mlp: int = 10000   # MLP stages (0 = all of the conv stages' images)
+    fashion_mlp_epochs: int = 10
+    fashion_n_train: int = 10000       # conv stages and the bridge (0 = the whole split)
+    fashion_cnn_epochs: int = 3
+    fashion_n_test: int = 0            # 0 = the whole test set
+    bridge: bool = True            # stage 6 on the conv budget, when that budget differs
 
 
 def flags(stage: int) -> dict[str, bool]:
@@ -77,11 +103,12 @@ def build(f: dict[str, bool], cfg: Config, in_shape: tuple[int, ...], num_classe
           rng: np.random.Generator):
     """The stage's model.
 
-    [conv blocks →] flatten → 2 × (linear [→ BN] → act [→ dropout]) → linear.
+    [conv blocks →] flatten → 2 × (linear [→ BN] → act [→ dropout]) → linear; linear biases
+    start at zero, weights Glorot-uniform (Keras's default) until ReLU brings He-normal.
     """
     import chainrule as cr
 
-    init = "he_normal" if f["relu"] else "fan_in_uniform"
+    init = "he_normal" if f["relu"] else "glorot_uniform"
     layers, c, h, w = [], *in_shape
     if f["conv"]:
         for i, out_c in enumerate(cfg.channels):
@@ -92,20 +119,22 @@ def build(f: dict[str, bool], cfg: Config, in_shape: tuple[int, ...], num_classe
     layers.append(cr.Flatten())
     d = c * h * w
     for _ in range(2):
-        layers.append(cr.Linear(d, cfg.hidden, bias=not f["batchnorm"], init=init, rng=rng))
+        layers.append(cr.Linear(d, cfg.hidden, bias=not f["batchnorm"], init=init,
+                                bias_init="zeros", rng=rng))
         if f["batchnorm"]:
             layers.append(cr.BatchNorm1d(cfg.hidden))
         layers.append(cr.ReLU() if f["relu"] else cr.Sigmoid())
         if f["dropout"]:
             layers.append(cr.Dropout(cfg.dropout, rng=rng))
         d = cfg.hidden
-    layers.append(cr.Linear(d, num_classes, init=init, rng=rng))
+    layers.append(cr.Linear(d, num_classes, init=init, bias_init="zeros", rng=rng))
     return cr.Sequential(*layers)
 
 
 def train_stage(name: str, f: dict[str, bool], cfg: Config, ctx: RunContext, data: tuple,
                 epochs: int, tag: str) -> tuple:
-    """Build and train one stage from the run's seed; return (model, optimizer, loader, row)."""
+    """Build and train one stage from the run's seed; return (model, optimizer, loader, row,
+    history csv)."""
     import chainrule as cr
     from chainrule.data import DataLoader, transforms
     from chainrule.train import LearningRateScheduler, fit
@@ -116,12 +145,12 @@ def train_stage(name: str, f: dict[str, bool], cfg: Config, ctx: RunContext, dat
     opt = (cr.optim.Adam(model.parameters(), lr=cfg.adam_lr) if f["adam"]
            else cr.optim.SGD(model.parameters(), lr=cfg.sgd_lr))
     cbs = [LearningRateScheduler(cr.optim.CosineDecay(epochs))] if f["schedule"] else []
-    # Shifted-in pixels get the background value (a raw 0 after normalisation), not 0.0.
+    # Shifted-in pixels get the background value (0 for these [0, 1] glyphs and clothes).
     shift = (functools.partial(transforms.random_shift, max_shift=cfg.max_shift,
                                fill=float(xtr.min())) if f["augment"] else None)
     loader = DataLoader(xtr, ytr, cfg.batch_size, rng=np.random.default_rng([ctx.seed, 7]),
                         transform=shift)
-    ctx.log(f"stage {name}: {epochs} epochs on {len(xtr):,} images")
+    ctx.log(f"{tag}: {name}, {epochs} epochs on {len(xtr):,} images")
     hist = fit(model, cr.SoftmaxCrossEntropy(), opt, loader,
                DataLoader(xva, yva, 1000, shuffle=False), epochs=epochs, callbacks=cbs)
     csv = ctx.save_history(hist, f"history_{tag}")
@@ -135,133 +164,102 @@ def train_stage(name: str, f: dict[str, bool], cfg: Config, ctx: RunContext, dat
     return model, opt, loader, row, csv
 
 
-@register("beat-92", question="Which techniques take a plain sigmoid MLP past 92% validation "
-          "accuracy on Fashion-MNIST, and what does each contribute?", config=Config,
-          quick={"n_train_mlp": 600, "n_train": 600, "val_size": 300, "n_test": 300,
-                 "mlp_epochs": 2, "cnn_epochs": 1, "channels": (4, 8), "hidden": 32,
-                 "batch_size": 64},
-          runtime={"quick": "2 s", "full": "5 min"})
-def run(cfg: Config, ctx: RunContext) -> None:
+def _subsample(s, ctx: RunContext, rng: np.random.Generator, name: str, split: str,
+               n: int):
+    """``s`` with only ``n`` (seeded) images of ``split`` kept, and a source line saying so."""
+    x, y = getattr(s, f"x_{split}"), getattr(s, f"y_{split}")
+    if not n or n >= len(x):
+        return s
+    keep = np.sort(rng.permutation(len(x))[:n])
+    ctx.add_source(f"{name}: {n:,} of the {len(x):,} {split} images used (a seeded subsample)")
+    return dataclasses.replace(s, **{f"x_{split}": x[keep], f"y_{split}": y[keep]})
+
+
+def load_dataset(name: str, cfg: Config, ctx: RunContext) -> tuple:
+    """The dataset's splits (its own stream of the run's seed), their sizes before any
+    subsampling, the MLP stages' ``(images, epochs)`` and the conv stages' epochs."""
+    rng = np.random.default_rng([ctx.seed, zlib.crc32(name.encode())])
+    sub = SimpleNamespace(rng=rng, add_source=ctx.add_source)   # what load_splits uses of ctx
+    if name == "notmnist":
+        s = load_splits(name, sub, val_size=float(cfg.notmnist_val_fraction),
+                        holdout=cfg.notmnist_holdout)
+        n_train, n_mlp, n_test = cfg.notmnist_n_train, cfg.notmnist_n_train, 0
+        epochs = (cfg.notmnist_mlp_epochs, cfg.notmnist_cnn_epochs)
+    else:
+        s = load_splits(name, sub, val_size=cfg.fashion_val_size)
+        n_train, n_mlp, n_test = cfg.fashion_n_train, cfg.fashion_n_train_mlp, cfg.fashion_n_test
+        epochs = (cfg.fashion_mlp_epochs, cfg.fashion_cnn_epochs)
+    info = {"train": len(s.x_train), "val": len(s.x_val), "test": len(s.x_test),
+            "test_source": s.test_name}
+    s = _subsample(_subsample(s, ctx, rng, name, "train", n_train), ctx, rng, name, "test",
+                   n_test)
+    n = len(s.x_train)
+    return s, info, (min(n_mlp or n, n), epochs[0]), epochs[1]
+
+
+def run_dataset(name: str, cfg: Config, ctx: RunContext) -> tuple[dict, list, dict]:
+    """Train every stage on ``name``; return its metrics, rows and history csvs."""
     import chainrule as cr
     from chainrule.train import evaluate
 
-    s = load_splits(cfg.dataset, ctx, val_size=cfg.val_size, n_train=cfg.n_train or None,
-                    n_test=cfg.n_test or None)
-    mean, std = float(s.x_train.mean()), float(s.x_train.std())
-    xtr, xva, xte = ((a - mean) / std for a in (s.x_train, s.x_val, s.x_test))
-    n_mlp = min(cfg.n_train_mlp or len(xtr), len(xtr))
+    s, info, (n_mlp, mlp_epochs), cnn_epochs = load_dataset(name, cfg, ctx)
+    xtr, xva, xte = s.x_train, s.x_val, s.x_test       # pixels in [0, 1], as the starter
     sub = np.sort(np.random.default_rng([ctx.seed, 5]).permutation(len(xtr))[:n_mlp])
     mlp_data = (xtr[sub], s.y_train[sub], xva, s.y_val, s.classes)
     full_data = (xtr, s.y_train, xva, s.y_val, s.classes)
     rows, curves, trained = [], {}, {}
-    plan = [(i, name, mlp_data, cfg.mlp_epochs, f"stage{i}") for i, name in
+    plan = [(i, st, mlp_data, mlp_epochs, f"{name}_stage{i}") for i, st in
             enumerate(STAGES) if not flags(i)["conv"]]
-    if cfg.bridge:
-        plan.append((5, BRIDGE, full_data, cfg.cnn_epochs, "bridge"))
-    plan += [(i, name, full_data, cfg.cnn_epochs, f"stage{i}") for i, name in
+    if cfg.bridge and (n_mlp, mlp_epochs) != (len(xtr), cnn_epochs):
+        plan.append((5, BRIDGE, full_data, cnn_epochs, f"{name}_bridge"))
+    plan += [(i, st, full_data, cnn_epochs, f"{name}_stage{i}") for i, st in
              enumerate(STAGES) if flags(i)["conv"]]
-    for i, name, data, epochs, tag in plan:
-        model, opt, loader, row, csv = train_stage(name, flags(i), cfg, ctx, data, epochs, tag)
+    for i, st, data, epochs, tag in plan:
+        model, opt, loader, row, csv = train_stage(st, flags(i), cfg, ctx, data, epochs, tag)
         rows.append(row)
-        curves[name] = csv
-        trained[name] = (model, opt, loader)
+        curves[st] = csv
+        trained[st] = (model, opt, loader)
     best = max(rows, key=lambda r: r["val_accuracy"])   # the first of equals: the simpler
     test = evaluate(trained[best["stage"]][0], cr.SoftmaxCrossEntropy(), (xte, s.y_test),
                     batch_size=1000)
-    ctx.metrics.update(stages=rows, final_stage=best["stage"],
-                       final_val_accuracy=best["val_accuracy"],
-                       final_test_accuracy=float(test["accuracy"]),
-                       last_stage_val_accuracy=rows[-1]["val_accuracy"],
-                       normalisation={"mean": mean, "std": std}, n_train_mlp=n_mlp,
-                       n_train_full=len(xtr), n_test=len(xte),
-                       checks=technique_checks(trained, cfg, xva, ctx.seed))
-    write_report(cfg, ctx, rows, curves, ctx.save_rows(rows, "ablation"))
+    v = best["val_accuracy"]
+    m = {"stages": rows, "final_stage": best["stage"], "final_val_accuracy": v,
+         "final_test_accuracy": float(test["accuracy"]), "target": TARGET, "bonus": BONUS,
+         "target_reached": v > TARGET, "bonus_reached": v > BONUS,
+         "last_stage_val_accuracy": rows[-1]["val_accuracy"], "split": info,
+         "n_test": len(xte),
+         "n_train_mlp": n_mlp, "mlp_epochs": mlp_epochs, "n_train_full": len(xtr),
+         "cnn_epochs": cnn_epochs, "classes": list(s.classes),
+         "checks": technique_checks(trained, cfg, xva, ctx.seed, schedule_epochs=mlp_epochs)}
+    return m, rows, curves
 
 
-def write_report(cfg: Config, ctx: RunContext, rows: list, curves: dict, csv) -> None:
-    """Ablation table and figures, and the reading, all from the measured rows."""
-    ctx.heading("Ablation")
-    ctx.figure("ablation", plots_cnn.ablation_bars, csv, x="stage", y="val_accuracy",
-               targets=(0.92, 0.94), title=f"Fashion-MNIST validation accuracy by stage "
-               f"(seed {ctx.seed})",
-               caption="Validation accuracy after the last epoch of each stage; dashed lines "
-                       "at the 92% target and the 94% stretch goal.")
-    prev, table = {}, []
-    by_name = {r["stage"]: r for r in rows}
-    for r in rows:
-        ref = by_name[STAGES[5]] if r["stage"] == BRIDGE else (
-            by_name.get(BRIDGE, by_name[STAGES[5]]) if r["stage"] == STAGES[6] else prev)
-        r["delta"] = r["val_accuracy"] - ref["val_accuracy"] if ref else 0.0
-        r["delta_best"] = r["best_val_accuracy"] - ref["best_val_accuracy"] if ref else 0.0
-        table.append([r["stage"], f"{r['n_train']:,} × {r['epochs']}", r["parameters"],
-                      r["macs"], pct(r["train_accuracy"]), pct(r["val_accuracy"]),
-                      pct(r["best_val_accuracy"]), f"{100 * r['delta']:+.2f}" if ref else "—"])
-        prev = r
-    ctx.table(table, ["stage", "images × epochs", "params", "MACs/sample", "train acc",
-                      "val acc", "best epoch's val acc", "Δ val (points)"],
-              caption="Each stage adds one technique to the previous row and starts from the "
-                      f"same seed ({ctx.seed}). Δ of the conv stage is measured against the "
-                      "bridge row (same data and epochs), Δ of the bridge against stage 6.")
-    # How much the last-epoch number moves between epochs, read from the saved curves.
-    swing = {n: np.ptp(plots.read_csv(p)["val_accuracy"][-5:]) for n, p in curves.items()}
-    noisy = max(swing, key=swing.get)
-    ctx.md(f"Δ compares last-epoch validation accuracies. That number is noisy where the "
-           f"learning rate stays large: over the last 5 epochs *{noisy}* swings by "
-           f"{100 * swing[noisy]:.2f} points, *{STAGES[5]}* (learning rate decayed to ~0) by "
-           f"{100 * swing[STAGES[5]]:.2f}. Differences of a few points between the constant-"
-           f"rate stages are within that noise; the best-epoch column shows their potential.")
-    ctx.figure("curves", plots_cnn.series_lines, curves, y="val_accuracy", x="epoch",
-               title="Validation accuracy per epoch, every stage",
-               caption="Validation accuracy after each epoch of every stage (MLP stages: "
-                       f"{cfg.mlp_epochs} epochs on the subset; bridge and conv stages: "
-                       f"{cfg.cnn_epochs} epochs on all training images).")
-    ctx.figure("train_loss", plots_cnn.series_lines, curves, y="loss", x="epoch",
-               ylabel="training cross-entropy (epoch mean)",
-               title="Training loss per epoch, every stage",
-               caption="Mean training loss per epoch of every stage (dropout and shifts make "
-                       "it higher than the loss of the same weights on clean inputs).")
-    m = ctx.metrics
-    gains = sorted((r for r in rows if r["stage"] not in (STAGES[0], BRIDGE)),
-                   key=lambda r: r["delta"], reverse=True)
-    hurt = [r["stage"] for r in gains if r["delta"] < 0]
-    v, t = m["final_val_accuracy"], m["final_test_accuracy"]
-    verdict = ("exceeds the 94% stretch goal" if v > 0.94 else "exceeds 92%" if v > 0.92
-               else "does NOT reach 92%")
-    ctx.md(f"**Result.** The stage with the best validation accuracy, *{m['final_stage']}*, "
-           f"is the final model. It reaches **{pct(v)}** validation "
-           f"accuracy — it {verdict} — and **{pct(t)}** on the {m['n_test']:,}-image "
-           f"Fashion-MNIST test set (seed {ctx.seed}). The baseline reached "
-           f"{pct(rows[0]['val_accuracy'])}"
-           + (f"; the last stage, *{rows[-1]['stage']}*, {pct(m['last_stage_val_accuracy'])}."
-              if m["final_stage"] != rows[-1]["stage"] else "."))
-    conv, shift = by_name[STAGES[6]], by_name[STAGES[7]]
-    best_gains = ", ".join(f"{r['stage']} {100 * r['delta_best']:+.2f}" for r in rows[1:6])
-    gap = {r["stage"]: r["train_accuracy"] - r["val_accuracy"] for r in (rows[0], conv, shift)}
-    opt = max(rows[2:6], key=lambda r: r["delta_best"])
-    d = rows[1]["delta_best"]
-    drop_txt = (f"Dropout (p = {cfg.dropout}) only regularises; with a train–validation gap of "
-                f"{100 * gap[rows[0]['stage']]:+.2f} points at the baseline there was little "
-                f"over-fitting to remove, and it {'cost' if d < 0 else 'changed'} "
-                f"{100 * d:+.2f} points." if d <= 0.005 else
-                f"Dropout (p = {cfg.dropout}) helped ({100 * d:+.2f} points): the baseline "
-                f"over-fits (train–validation gap {100 * gap[rows[0]['stage']]:+.2f} points).")
-    ctx.md(f"**What mattered.** By last-epoch validation accuracy the largest gains came from "
-           f"*{gains[0]['stage']}* ({100 * gains[0]['delta']:+.2f} points) and "
-           f"*{gains[1]['stage']}* ({100 * gains[1]['delta']:+.2f})"
-           + (f"; *{', '.join(hurt)}* cost accuracy in this short run. " if hurt else ". ")
-           + f"By each stage's best epoch (less noisy) the MLP techniques gave: {best_gains} "
-             f"points. {drop_txt} Batch normalisation, ReLU with He init, Adam and the "
-             "schedule are optimisation fixes (for slow, badly scaled steps through saturating "
-             f"sigmoids at one fixed learning rate); of them *{opt['stage']}* helped most. "
-             "The conv layers change what the model can represent (local, translation-"
-             "equivariant features from few weights): against the MLP trained on the same "
-             f"data and epochs they add {100 * conv['delta']:+.2f} points. Random shifts move "
-             f"the train–validation gap from {100 * gap[conv['stage']]:+.2f} to "
-             f"{100 * gap[shift['stage']]:+.2f} points"
-             f"{' (less over-fitting)' if gap[shift['stage']] < gap[conv['stage']] else ''} "
-             f"and validation accuracy by {100 * shift['delta']:+.2f}.")
-    ctx.md(f"**What was run.** MLP stages: {m['n_train_mlp']:,} training images, "
-           f"{cfg.mlp_epochs} epochs; bridge and conv stages: all {m['n_train_full']:,} "
-           f"training images, {cfg.cnn_epochs} epochs; validation: {cfg.val_size:,} images "
-           f"held out of the training set; batch {cfg.batch_size}; plain SGD lr {cfg.sgd_lr}, "
-           f"Adam lr {cfg.adam_lr}, dropout p = {cfg.dropout}, shifts up to {cfg.max_shift} px.")
+@register("beat-92", question="Which techniques take the coursework's Keras starter (a plain "
+          "sigmoid MLP, SGD) past 92% validation accuracy on notMNIST — and on Fashion-MNIST — "
+          "and what does each contribute?", config=Config,
+          quick={"notmnist_n_train": 600, "notmnist_mlp_epochs": 2, "notmnist_cnn_epochs": 1,
+                 "fashion_n_train_mlp": 600, "fashion_n_train": 600, "fashion_val_size": 300,
+                 "fashion_n_test": 300, "fashion_mlp_epochs": 2, "fashion_cnn_epochs": 1,
+                 "channels": (4, 8), "batch_size": 64},
+          runtime={"quick": "11 s", "full": "3 min 38 s"})   # measured, load 0.1–3.4
+def run(cfg: Config, ctx: RunContext) -> None:
+    results = {}
+    for name in cfg.datasets:
+        m, rows, curves = run_dataset(name, cfg, ctx)
+        results[name] = (m, rows, curves)
+        ctx.metrics[name] = m
+    ctx.metrics["datasets"] = list(cfg.datasets)
+    summary = []
+    for name, (m, _, _) in results.items():
+        summary.append(
+            f"{TITLES.get(name, name)}: *{m['final_stage']}* reaches "
+            f"**{100 * m['final_val_accuracy']:.2f}%** validation accuracy (92% target "
+            f"{'reached' if m['target_reached'] else 'NOT reached'}; 95% bonus "
+            f"{'reached' if m['bonus_reached'] else 'not reached'}) and "
+            f"{100 * m['final_test_accuracy']:.2f}% on its {m['n_test']:,} test images")
+    ctx.md(f"**Summary (seed {ctx.seed}).** " + "; ".join(summary) + ".")
+    for name, (m, rows, curves) in results.items():
+        write_section(cfg, ctx, name, TITLES.get(name, name), m, rows, curves,
+                      ctx.save_rows(rows, f"ablation_{name}"))
+
+
