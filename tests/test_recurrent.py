@@ -244,3 +244,30 @@ def test_lstm_learns_a_recall_task_an_mlp_cannot():
         mlp_mse = train(mlp, x.reshape(len(x), -1), xv.reshape(len(xv), -1), 60)
     assert lstm_mse < 0.1 * baseline, (lstm_mse, baseline)
     assert mlp_mse > 0.5 * baseline, (mlp_mse, baseline)
+
+
+@pytest.mark.parametrize("cell", list(CELLS))
+def test_backward_leaves_dy_intact_and_chunking_changes_nothing(cell, monkeypatch):
+    """The reverse loops form their factors in chunks of steps: one step per chunk, the
+    default and the whole sequence at once give the same gradients."""
+    from chainrule.layers import _sequence
+
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((3, 6, 2))
+    lengths = np.array([6, 2, 5])
+    results = []
+    for budget in (1, _sequence._CHUNK_BYTES, 1 << 40):
+        monkeypatch.setattr(_sequence, "_CHUNK_BYTES", budget)
+        for seq in (True, False):
+            layer = randomised(CELLS[cell](2, 3, 2, bidirectional=True, return_sequences=seq,
+                                           dtype=np.float64), 2)
+            y = layer.forward(x, lengths=lengths)
+            dy = np.random.default_rng(1).standard_normal(y.shape)
+            dy0 = dy.copy()
+            dx = layer.backward(dy)
+            np.testing.assert_array_equal(dy, dy0)
+            results.append([dx] + [p.grad.copy() for p in layer.parameters()])
+    for i in (0, 1):
+        for other in results[i + 2::2]:
+            for a, b in zip(results[i], other):
+                np.testing.assert_allclose(b, a, rtol=1e-13, atol=1e-14)

@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from ._recurrent_base import RecurrentBase, _Plan, carry, chunk_steps, feature_major
+from ._recurrent_base import RecurrentBase
+from ._sequence import _Plan, carry, chunk_steps, feature_major
 
 
 class GRU(RecurrentBase):
