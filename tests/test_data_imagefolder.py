@@ -62,7 +62,7 @@ def test_reads_a_tree_in_class_then_name_order(tmp_path, rng, as_archive):
 
 def test_tree_directly_at_the_root_and_missing_split(tmp_path, rng):
     _tree(tmp_path, rng, top="")
-    x, y, _ = read_image_folder(tmp_path, "test")
+    x, _y, _ = read_image_folder(tmp_path, "test")
     assert len(x) == 9
     with pytest.raises(DataError, match="no valid/ folder"):
         read_image_folder(tmp_path, "valid")
@@ -108,10 +108,10 @@ def test_cache_is_used_and_invalidated_when_the_source_changes(tmp_path, rng):
     _tree(tmp_path / "src", rng)
     archive = _tar(tmp_path / "src" / "imgs", tmp_path / "imgs.tar.gz")
     cache = tmp_path / "cache"
-    x1, y1, _ = read_image_folder(archive, "train", cache_dir=cache)
+    x1, _y1, _ = read_image_folder(archive, "train", cache_dir=cache)
     files = list(cache.iterdir())
     assert len(files) == 1 and not any(f.name.endswith(".tmp") for f in files)
-    x2, y2, _ = read_image_folder(archive, "train", cache_dir=cache)
+    x2, _y2, _ = read_image_folder(archive, "train", cache_dir=cache)
     np.testing.assert_array_equal(x1, x2)
     # a changed source (new content, new mtime) must be decoded again, not served stale
     (tmp_path / "src" / "imgs" / "train" / "ant" / "000.png").write_bytes(

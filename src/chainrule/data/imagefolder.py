@@ -111,7 +111,7 @@ def _decode(entries: list[tuple[str, str, bytes]], mode: str, where: str):
         try:
             with Image.open(io.BytesIO(blob)) as im:
                 arr = np.asarray(im.convert(mode), dtype=np.uint8)
-        except Exception as err:  # noqa: BLE001  (any decoder failure names the file)
+        except Exception as err:
             raise DataError(f"{where}: cannot decode {cls}/{name} ({err})") from err
         if shape is None:
             shape = arr.shape
