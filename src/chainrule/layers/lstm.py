@@ -161,24 +161,22 @@ class LSTM(RecurrentBase):
         for t0 in reversed(range(0, t, k)):
             t1 = min(t0 + k, t)
             # δ-free factors of steps t0..t1−1, while they are in cache.
-            gi, gf, gg, go = (g4[t0:t1, j] for j in range(4))
-            pi, pf, pg, po = (p4[:t1 - t0, j] for j in range(4))
-            qq, tcc = q[:t1 - t0], tc[t0:t1]
-            sub(1.0, gi, out=pi)                    # g·i(1 − i)
-            pi *= gi
+            kk = t1 - t0
+            gk, pk = g4[t0:t1], p4[:kk]
+            gi, gg, go = gk[:, 0], gk[:, 2], gk[:, 3]
+            qq, tcc = q[:kk], tc[t0:t1]
+            mul(gk, gk, out=pk)                     # σ' = s − s² of i, f, o at once
+            sub(gk, pk, out=pk)
+            pk[:, 0] *= gg                          # g·i(1 − i)
+            pk[:, 1] *= c[t0:t1]                    # c_{t−1}·f(1 − f)
+            pk[:, 3] *= tcc                         # tanh(c)·o(1 − o)
+            pg = pk[:, 2]
             mul(gg, gg, out=pg)                     # i·(1 − g²)
             sub(1.0, pg, out=pg)
             pg *= gi
-            pi *= gg
-            sub(1.0, gf, out=pf)                    # c_{t−1}·f(1 − f)
-            pf *= gf
-            pf *= c[t0:t1]
             mul(tcc, tcc, out=qq)                   # o·(1 − tanh² c)
             sub(1.0, qq, out=qq)
             qq *= go
-            sub(1.0, go, out=po)                    # tanh(c)·o(1 − o)
-            po *= go
-            po *= tcc
             for step in range(t1 - 1, t0 - 1, -1):
                 bsz, j = plan.bs[step], step - t0
                 dh = ch[:, :bsz]
