@@ -39,7 +39,7 @@ class GRU(RecurrentBase):
         da_r = da_n ⊙ m ⊙ r(1 − r)
         dh_{t−1} = δh_t ⊙ z + [da_r da_z dm]·W_hᵀ
 
-    The δ-free factors are formed for all steps before the loop. After it:
+    The δ-free factors are formed a cache-sized chunk of steps at a time. After the loop:
     ``∂L/∂W_h = Σ_t h_{t−1}ᵀ·[da_r da_z dm]``, ``∂L/∂b_hn = Σ_{t,n} dm``, and with
     ``dA = [da_r da_z da_n]``: ``∂L/∂W_x = Σ_t x_tᵀ·dA_t``, ``∂L/∂b = Σ dA``,
     ``∂L/∂x_t = dA_t·W_xᵀ``. The two differ only in the candidate block (dm vs da_n)
