@@ -271,3 +271,13 @@ def test_backward_leaves_dy_intact_and_chunking_changes_nothing(cell, monkeypatc
         for other in results[i + 2::2]:
             for a, b in zip(results[i], other):
                 np.testing.assert_allclose(b, a, rtol=1e-13, atol=1e-14)
+
+
+@pytest.mark.parametrize("cell", list(CELLS))
+def test_without_bias(cell):
+    x = away_from_kinks(np.random.default_rng(4).standard_normal((2, 3, 3)), margin=0.1)
+    report = check_layer(lambda: randomised(CELLS[cell](3, 2, 2, bidirectional=True,
+                                                        bias=False), 1), x)
+    assert not any("bias" in r.name for r in report.results)
+    assert CELLS[cell](3, 2, bias=False).num_parameters() == (
+        {"lstm": 4, "gru": 3}.get(cell, 1) * (3 * 2 + 2 * 2))
