@@ -1,10 +1,12 @@
 """cifar10 (quick): runs on stand-in data written in the official format and says so; every
-attempt is reported (failures too); numbers agree with the saved predictions; per-layer
-parameter counts by hand; real-format files are used when they resolve; same seed, same
-metrics.json."""
+attempt is reported (failures too) and compared at the ladder's budget; numbers agree with
+the saved predictions; per-layer parameter counts by hand; real-format files are used when
+they resolve, and the JPEG copy (a tiny fake tree here) is named as such everywhere; the
+full preset keeps the coursework's 5,000-iteration baseline; same seed, same metrics.json."""
 
 from __future__ import annotations
 
+import io
 import json
 
 import numpy as np
@@ -12,8 +14,19 @@ import pytest
 
 import chainrule as cr
 from chainrule import plots
-from chainrule.lab.experiments._cifar10_parts import ATTEMPTS, STAND_IN_CLASSES, recipe
+from chainrule.lab import registry
+from chainrule.lab.experiments._cifar10_parts import (
+    ATTEMPTS,
+    BASELINE,
+    FULL_ATTEMPTS,
+    JPEG_NOTE,
+    STAND_IN_CLASSES,
+    reading,
+    recipe,
+)
 from chainrule.lab.runner import run_experiment
+
+JPEG_LABEL = "CIFAR-10 (JPEG copy, quality ≈ 75)"
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +37,8 @@ def run(tmp_path_factory):
 
 def test_stand_in_data_is_declared(run):
     m = run.metrics
-    assert m["data"] == "stand-in"
+    assert m["data"] == "stand-in" and m["data_note"] == "stand-in data (not CIFAR-10)"
+    assert m["baseline_iterations"] == m["ladder_iterations"] == 12
     assert m["n_train"] + m["n_val"] == 300 and m["n_test"] == 100
     md = (run.path / "report.md").read_text()
     assert "**This run used STAND-IN DATA, not CIFAR-10.**" in md
@@ -44,8 +58,13 @@ def test_every_attempt_is_reported_with_a_status(run):
             assert r["reason"] and (r["test_accuracy"] is None or r["steps"] == 12)
             continue
         assert r["steps"] == 12 and 0.0 <= r["test_accuracy"] <= 1.0
-        if name != "baseline":
+        if name == "baseline":  # on stand-in data the ladder's budget is the baseline's
+            assert r["at_ladder_budget"] == {"steps": 12, "test_accuracy": r["test_accuracy"]}
+        else:
             ref = att[r["built_on"]]["test_accuracy"]
+            assert r["compared_with"] == ref
+            assert r["gain_se"] == pytest.approx(np.sqrt(
+                (ref * (1 - ref) + r["test_accuracy"] * (1 - r["test_accuracy"])) / 100))
             assert r["gain"] == pytest.approx(r["test_accuracy"] - ref, abs=1e-12)
             assert (r["status"] == "ok") == (r["test_accuracy"] > ref)
         if name == "baseline" or (r["status"] == "ok" and ATTEMPTS[name][0] == "best"):
@@ -83,12 +102,21 @@ def test_layer_parameter_counts_by_hand(run):
     assert lp["0 Conv2d"] == 3 * 4 * 25 + 4 and lp["3 Conv2d"] == 4 * 4 * 25 + 4
     assert lp["7 Linear"] == 4 * 8 * 8 * 10 + 10
     assert run.metrics["attempts"]["baseline"]["parameters"] == sum(lp.values()) == 3278
-    assert run.metrics["attempts"]["wider"]["channels"] == [8, 16]
+    wider = run.metrics["attempts"]["wider"]
+    assert wider["channels"] == [2 * c for c in run.metrics["attempts"][wider["built_on"]]
+                                 ["channels"]]
     bn = run.metrics["attempts"]["batchnorm"]
     c = bn["channels"][0]
     assert bn["layer_params"]["1 BatchNorm2d"] == 2 * c + 2 * c  # gamma, beta + running stats
-    assert recipe("dropout", recipe("wider"))["channels"] == (32, 64)
+    assert recipe("wider")["channels"] == (32, 32)                     # 2× the baseline's
+    deeper = recipe("deeper", recipe("batchnorm"))
+    assert deeper["channels"] == (16, 32, 64) and deeper["batchnorm"]  # builds on the best
+    assert recipe("wider", deeper)["channels"] == (32, 64, 128)
+    assert recipe("wider", deeper)["change"] == "wider: 2× the channels of every conv " \
+                                                "(32, 64, 128)"
+    assert recipe("dropout", recipe("wider"))["channels"] == (32, 32)
     assert recipe("high-lr", recipe("wider"))["channels"] == (16, 16)  # branches off baseline
+    assert "widen" not in recipe("wider") and BASELINE["channels"] == (16, 16)
 
 
 # The forced divergence (lr 1e30) overflows float32 on purpose; the test checks it is reported.
@@ -102,17 +130,124 @@ def test_real_format_files_are_used_when_they_resolve(tmp_path):
     res = run_experiment("cifar10", quick=True, seed=0, out_root=tmp_path / "runs",
                          overrides={"data": "auto", "data_dir": str(tmp_path / "c10"),
                                     "attempts": "baseline,high-lr", "iterations": "3",
-                                    "val_size": "20", "high_lr": "1e30"})
-    assert res.metrics["data"] == "cifar10" and res.metrics["iterations_per_attempt"] == 3
+                                    "ladder_iterations": "2", "val_size": "20",
+                                    "high_lr": "1e30"})
+    assert res.metrics["data"] == "cifar10" and res.metrics["data_note"] == "CIFAR-10"
+    assert res.metrics["baseline_iterations"] == 3 and res.metrics["ladder_iterations"] == 2
+    assert res.metrics["attempts"]["baseline"]["at_ladder_budget"]["steps"] == 2
     diverged = res.metrics["attempts"]["high-lr"]
     assert diverged["status"] == "diverged" and diverged["test_accuracy"] is None
-    assert diverged["steps"] < 3 and "loss is" in diverged["reason"]
+    assert diverged["steps"] < 2 and "loss is" in diverged["reason"]
     assert "*high-lr* diverged (loss is" in (res.path / "report.md").read_text()
     assert res.metrics["n_train"] == 100 and res.metrics["n_test"] == 30
     assert "STAND-IN" not in (res.path / "report.md").read_text()
-    with pytest.raises(RuntimeError, match="cifar10/train not found"):
-        run_experiment("cifar10", quick=True, out_root=tmp_path / "runs",
-                       overrides={"data": "cifar10", "data_dir": str(tmp_path / "none")})
+    # data=cifar10 and nothing there: skipped (missing data), naming what it needs
+    missing = run_experiment("cifar10", quick=True, out_root=tmp_path / "runs",
+                             overrides={"data": "cifar10", "data_dir": str(tmp_path / "none")})
+    assert missing.status == "skipped" and "cifar10/train not found" in missing.error
+
+
+def _fake_jpeg_copy(root, rng, n_train=12, n_test=3):
+    """``root/cifar10-jpeg/cifar-10-images/{train,test}/<class>/NNNN.jpg``: random JPEGs."""
+    from PIL import Image
+
+    for split, n in (("train", n_train), ("test", n_test)):
+        for c in cr.data.registry.SPECS["cifar10"].classes:
+            d = root / "cifar10-jpeg" / "cifar-10-images" / split / c
+            d.mkdir(parents=True)
+            for i in range(n):
+                buf = io.BytesIO()
+                Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(
+                    buf, format="JPEG", quality=75)
+                (d / f"{i:04d}.jpg").write_bytes(buf.getvalue())
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning",
+                            "ignore:invalid value encountered:RuntimeWarning")
+def test_jpeg_copy_is_used_and_named_everywhere(tmp_path, monkeypatch):
+    pytest.importorskip("PIL")
+    assert JPEG_NOTE == cr.data.registry.SPECS["cifar10-jpeg"].note
+    _fake_jpeg_copy(tmp_path / "data", np.random.default_rng(2))
+    monkeypatch.setenv("CHAINRULE_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("CHAINRULE_CACHE", str(tmp_path / "cache"))
+    over = {"data": "cifar10", "attempts": "baseline,batchnorm,high-lr", "iterations": "4",
+            "ladder_iterations": "2", "val_size": "20", "high_lr": "1e30"}
+    res = run_experiment("cifar10", quick=True, seed=0, out_root=tmp_path / "runs",
+                         overrides=over)
+    m = res.metrics
+    assert m["data"] == "cifar10-jpeg" and m["data_note"] == JPEG_LABEL
+    assert (m["n_train"], m["n_val"], m["n_test"]) == (100, 20, 30)
+    assert all(JPEG_LABEL in s and "cifar-10-images.tar.gz" not in s
+               for s in m["data_sources"] if not s.startswith("validation"))
+    text = (res.path / "metrics.json").read_text()
+    assert str(tmp_path) not in text and "/cifar10-jpeg" not in text   # no machine paths
+    base = m["attempts"]["baseline"]
+    assert base["steps"] == 4 and base["at_ladder_budget"]["steps"] == 2
+    bn = m["attempts"]["batchnorm"]
+    assert bn["steps"] == 2 and bn["compared_with"] == base["at_ladder_budget"]["test_accuracy"]
+    assert m["attempts"]["high-lr"]["status"] == "diverged"
+    md = (res.path / "report.md").read_text()
+    assert "STAND-IN" not in md
+    assert f"Data: **{JPEG_LABEL}**" in md                                  # the intro
+    assert f"{JPEG_LABEL}: every attempt" in md                             # the table caption
+    assert f"On {JPEG_LABEL} the baseline reached **{100 * base['test_accuracy']:.2f}%** " \
+           "test accuracy after 4 iterations" in md and "about 48%" in md  # the reading
+    assert f"the baseline after 2 of its iterations scored " \
+           f"{100 * base['at_ladder_budget']['test_accuracy']:.2f}%" in md
+    assert f"Attempt 'baseline' in detail (4 iterations, {JPEG_LABEL})" in md
+    assert sum(JPEG_LABEL in b.get("caption", "") for b in
+               json.loads((res.path / "report.json").read_text())["blocks"]
+               if b["type"] == "figure") >= 3
+    # like with like: the baseline's accuracy after 2 of its 4 iterations is that of a
+    # baseline trained 2 iterations (constant learning rate, same seed, same batches)
+    short = run_experiment("cifar10", quick=True, seed=0, out_root=tmp_path / "runs",
+                           overrides={**over, "attempts": "baseline", "iterations": "2"})
+    assert short.metrics["attempts"]["baseline"]["test_accuracy"] == \
+        base["at_ladder_budget"]["test_accuracy"]
+
+
+def _att(acc, ref, built_on, status="ok", n=10000):
+    se = float(np.sqrt((acc * (1 - acc) + ref * (1 - ref)) / n))
+    return {"status": status, "test_accuracy": acc, "steps": 1000, "built_on": built_on,
+            "compared_with": ref, "gain": acc - ref, "gain_se": se}
+
+
+def test_reading_follows_the_numbers():
+    base = {"status": "ok", "test_accuracy": 0.5896, "steps": 5000, "built_on": "—",
+            "at_ladder_budget": {"steps": 1000, "test_accuracy": 0.5257}}
+    results = {"baseline": base, "batchnorm": _att(0.5279, 0.5257, "baseline"),
+               "deeper": _att(0.6035, 0.5279, "batchnorm"),
+               "wider": _att(0.5870, 0.6035, "deeper", "no gain"),
+               "high-lr": {"status": "diverged", "test_accuracy": None, "steps": 3,
+                           "built_on": "baseline", "reason": "training diverged: boom"}}
+    text = reading(JPEG_LABEL, results, "deeper", stand_in=False)
+    assert text.startswith(f"**Reading.** On {JPEG_LABEL} the baseline reached **58.96%** test "
+                           "accuracy after 5,000 iterations, above the coursework's \"about "
+                           "48%\" (+11.0 points).")
+    assert "(the baseline after 1,000 iterations: 52.57%)" in text
+    assert "Helped: *deeper* (+7.56 points)." in text          # 7.6 points ≫ 2 SE (≈ 1.4)
+    assert "within test-set noise" in text and "*batchnorm* (+0.22)." in text
+    assert "*deeper* with **60.35%** after 1,000 iterations (+7.78 points over the baseline " \
+           "at the same budget, +1.39 against the baseline's 5,000-iteration 58.96%)" in text
+    assert "2 of 4 attempts failed: *wider* no gain (-1.65 points); *high-lr* diverged " \
+           "(training diverged: boom)." in text
+    assert "whether they hold at 5,000" in text
+    near = {**base, "test_accuracy": 0.487}
+    assert "in line with the coursework's" in reading("CIFAR-10", {"baseline": near}, "baseline",
+                                                      stand_in=False)
+    short = {**base, "steps": 300}
+    assert "not comparable" in reading("CIFAR-10", {"baseline": short}, "baseline", False)
+
+
+def test_full_preset_keeps_the_coursework_baseline(tmp_path):
+    cfg = registry.get("cifar10").make_config()
+    assert cfg.iterations == 5000 and cfg.batch_size == 32 and cfg.data == "auto"
+    assert cfg.attempts == FULL_ATTEMPTS and cfg.attempts[0] == "baseline"
+    assert 1 <= cfg.ladder_iterations <= cfg.iterations
+    assert set(registry.get("cifar10").make_config(quick=True).attempts) == set(ATTEMPTS)
+    with pytest.raises(RuntimeError, match="ladder_iterations"):
+        run_experiment("cifar10", quick=True, out_root=tmp_path,
+                       overrides={"stand_in_iterations": "0"})
 
 
 def test_same_seed_reproduces_metrics_json(run, tmp_path):

@@ -240,9 +240,12 @@ def precision_recall_bars(csv_path: str | Path, *, path: str | Path,
 
 def ablation_bars(csv_path: str | Path, *, path: str | Path, x: str = "stage",
                   y: str = "val_accuracy", targets: Sequence[float] = (),
-                  xlabel: str = "validation accuracy", title: str = "Ablation") -> Path:
+                  xlabel: str = "validation accuracy", title: str = "Ablation",
+                  ylabel: str = "stage (each adds one technique)", target_label: str = "target",
+                  legend_outside: bool = False) -> Path:
     """Horizontal bars of ``y`` per stage (top to bottom in file order), values written on
-    the bars, and a dashed vertical line for each target (e.g. 0.92 and 0.94)."""
+    the bars, and a dashed vertical line for each target (e.g. 0.92 and 0.94), labelled
+    ``target_label``; ``legend_outside`` puts the legend right of the axes (no bar hidden)."""
     plt = _plt()
     cols = read_csv(csv_path)
     names = [str(v) for v in cols[x]]
@@ -253,17 +256,20 @@ def ablation_bars(csv_path: str | Path, *, path: str | Path, x: str = "stage",
     for p, v in zip(pos, vals):
         ax.text(v, p, f" {100 * v:.2f}%", va="center", fontsize=8)
     for i, t in enumerate(targets):
-        ax.axvline(t, color=f"C{3 + i}", ls="--", label=f"target {100 * t:g}%")
+        ax.axvline(t, color=f"C{3 + i}", ls="--", label=f"{target_label} {100 * t:g}%")
     finite = vals[np.isfinite(vals)]
     lo = float(min([*finite, *targets])) if len(finite) else 0.0
     ax.set_xlim(max(0.0, lo - 0.05), min(1.0, float(max([*finite, *targets], default=1)) + 0.04))
     ax.set_yticks(pos)
     ax.set_yticklabels(names, fontsize=8)
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("stage (each adds one technique)")
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(fontsize=8, loc="upper right")  # stages improve downwards: the top is free
+    if legend_outside:
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    else:
+        ax.legend(fontsize=8, loc="upper right")  # stages improve downwards: the top is free
     return _save(fig, path)
 
 
