@@ -107,8 +107,23 @@ def cmd_run_all(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    """Write the HTML report from the latest run of each experiment."""
-    path = write_html(args.runs, args.out)
+    """Write the HTML report from the last ok run of each experiment (noting newer failed or
+    skipped attempts). A missing runs folder, or one that cannot be read or written, is an
+    error (exit 2, one line); an empty folder gives a page saying no runs were found."""
+    def error(msg: str) -> int:
+        print(f"chainrule lab report: error: {msg}", file=sys.stderr)
+        return 2
+
+    if not args.runs.exists():
+        return error(f"runs folder {args.runs} does not exist (run `chainrule lab run NAME` "
+                     f"first, or pass --runs DIR)")
+    if not args.runs.is_dir():
+        return error(f"--runs {args.runs} is not a folder")
+    try:
+        path = write_html(args.runs, args.out)
+    except OSError as err:  # unreadable runs folder, --out a folder or read-only, disk full
+        where = err.filename if err.filename is not None else args.out
+        return error(f"{where}: {err.strerror or err}")
     print(f"report written to {path}")
     return 0
 

@@ -4,6 +4,12 @@ contents, and for each result its dataset, seed, library version, preset and run
 The page needs no network and no other file. A small inline script marks every ``<img>``
 with ``data-loaded="1"`` once it has decoded (``naturalWidth > 0``), which lets a headless
 browser check that every figure rendered.
+
+The run folders are untrusted (see ``chainrule.lab.report``): a figure is embedded only when
+its reference resolves to a PNG file inside its run folder, and a refused or unreadable one
+becomes a one-line notice naming the reference; a malformed block becomes a notice naming
+its position in ``report.json``; problems with a run's files are listed at the top of its
+section. One bad run never stops the page: every section is rendered on its own.
 """
 
 from __future__ import annotations
@@ -15,7 +21,18 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .report import latest_runs, load_run
+from .report import (
+    MAX_FIGURE_BYTES,
+    RunFileError,
+    attempt_reason,
+    has_type,
+    kind_of,
+    load_run,
+    read_run_bytes,
+    report_runs,
+    run_status,
+    short,
+)
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:980px;margin:2em auto;
@@ -30,6 +47,7 @@ figcaption{font-style:italic;color:#555}pre{background:#f6f6f6;padding:.6em;over
 .skipped{background:#fffbe8;border-left-color:#d9a400}
 .mark{font-size:.85em;padding:0 .35em;border-radius:3px;background:#e8f5e9}
 .mark.failed{background:#ffdede}.mark.skipped{background:#fff3c4}
+.problems ul{margin:.2em 0}
 """
 
 _SCRIPT = """
@@ -49,20 +67,67 @@ def inline_markdown(text: str) -> str:
     return re.sub(r"(?<![\w*])\*([^*\s][^*]*)\*(?![\w*])", r"<em>\1</em>", out)
 
 
+_PNG = b"\x89PNG\r\n\x1a\n"
+_SCALAR = (str, int, float, bool, type(None))
+# Block type -> its required keys and their types (``caption`` is optional, a string).
+_BLOCKS: dict[str, dict[str, Any]] = {
+    "heading": {"text": str}, "text": {"text": str}, "code": {"text": str},
+    "figure": {"path": str}, "table": {"headers": list, "rows": list},
+}
+
+
+def block_problem(block: Any) -> str | None:
+    """What is wrong with one ``report.json`` block, or ``None`` when it can be rendered."""
+    if not isinstance(block, dict):
+        return f"is {kind_of(block)}, not an object"
+    kind = block.get("type")
+    if "type" not in block:
+        return "has no 'type'"
+    if kind not in _BLOCKS:
+        return f"has an unknown type {short(repr(kind), 40)}"
+    for key, typ in {**_BLOCKS[kind], "caption": str}.items():
+        if key not in block:
+            if key != "caption":
+                return f"({kind}) has no {key!r}"
+        elif not has_type(block[key], typ):
+            return f"({kind}): {key!r} should be {kind_of(typ())}, not {kind_of(block[key])}"
+    if kind == "table":
+        if not all(isinstance(h, _SCALAR) for h in block["headers"]):
+            return "(table): every header should be a string or a number"
+        for i, row in enumerate(block["rows"], 1):
+            if not isinstance(row, list):
+                return f"(table): row {i} is {kind_of(row)}, not a list"
+            if not all(isinstance(c, _SCALAR) for c in row):
+                return f"(table): row {i} holds a cell that is not a string or a number"
+    return None
+
+
+def _notice(text: str) -> str:
+    return f'<p class="meta failed">{html.escape(text)}</p>'
+
+
 def _figure(run_dir: Path, block: dict[str, Any]) -> str:
-    img = run_dir / block["path"]
-    cap = inline_markdown(block.get("caption", ""))
-    if not img.exists():
-        return f'<p class="meta failed">Missing figure {html.escape(block["path"])}</p>'
-    data = base64.b64encode(img.read_bytes()).decode("ascii")
-    return (f'<figure><img alt="{html.escape(block.get("caption", ""))}" '
-            f'src="data:image/png;base64,{data}"><figcaption>{cap}</figcaption></figure>')
+    try:
+        data = read_run_bytes(run_dir, block["path"], MAX_FIGURE_BYTES)
+        if not data.startswith(_PNG):
+            raise RunFileError(f"{short(block['path'], 120)}: not a PNG image")
+    except RunFileError as err:
+        return _notice(f"Figure not shown — {err}.")
+    caption = block.get("caption", "")
+    payload = base64.b64encode(data).decode("ascii")
+    return (f'<figure><img alt="{html.escape(caption)}" '
+            f'src="data:image/png;base64,{payload}">'
+            f"<figcaption>{inline_markdown(caption)}</figcaption></figure>")
 
 
-def render_blocks(run_dir: Path, blocks: list[dict[str, Any]]) -> str:
-    """HTML for one run's report blocks."""
+def render_blocks(run_dir: Path, blocks: list[Any]) -> str:
+    """HTML for one run's report blocks; a malformed block becomes a one-line notice."""
     parts = []
-    for b in blocks:
+    for i, b in enumerate(blocks, 1):
+        problem = block_problem(b)
+        if problem:
+            parts.append(_notice(f"report.json: block {i} {problem}; not shown."))
+            continue
         kind = b["type"]
         if kind == "heading":
             parts.append(f"<h3>{html.escape(b['text'])}</h3>")
@@ -73,7 +138,7 @@ def render_blocks(run_dir: Path, blocks: list[dict[str, Any]]) -> str:
         elif kind == "figure":
             parts.append(_figure(run_dir, b))
         elif kind == "table":
-            head = "".join(f"<th>{html.escape(h)}</th>" for h in b["headers"])
+            head = "".join(f"<th>{html.escape(str(h))}</th>" for h in b["headers"])
             rows = "".join("<tr>" + "".join(f"<td>{inline_markdown(str(c))}</td>" for c in r)
                            + "</tr>" for r in b["rows"])
             cap = f"<caption>{inline_markdown(b['caption'])}</caption>" if b.get("caption") else ""
@@ -83,16 +148,18 @@ def render_blocks(run_dir: Path, blocks: list[dict[str, Any]]) -> str:
 
 def _meta(run: dict[str, Any]) -> str:
     cfg, timing, metrics = run["config"], run["timing"], run["metrics"]
-    sources = metrics.get("data_sources") or []
+    sources = [str(s) for s in metrics.get("data_sources") or []]
     dataset = cfg.get("config", {}).get("dataset", "—")
-    status = timing.get("status", run["report"].get("status", "?"))
+    seconds = timing.get("seconds")
+    status = run["status"]
     rows = [
         ("Dataset", f"{dataset}" + (f" — {'; '.join(sources)}" if sources else "")),
-        ("Seed", cfg.get("seed", "?")), ("Preset", "quick" if cfg.get("quick") else "full"),
+        ("Seed", cfg.get("seed", "?")),
+        ("Preset", {True: "quick", False: "full"}.get(cfg.get("quick"), "?")),
         ("Library version", (f"chainrule {cfg.get('library_version', '?')} "
                             f"(NumPy {cfg.get('numpy_version', '?')})")),
-        ("Run time", (f"{timing.get('seconds', float('nan')):.1f} s, started "
-                     f"{timing.get('started', '?')}")),
+        ("Run time", (f"{seconds:.1f} s" if seconds is not None else "?")
+         + f", started {timing.get('started', '?')}"),
         ("Status", status), ("Run directory", str(run["path"])),
     ]
     body = "<br>".join(f"<b>{k}:</b> {html.escape(str(v))}" for k, v in rows)
@@ -100,24 +167,57 @@ def _meta(run: dict[str, Any]) -> str:
     return f'<div class="{cls}">{body}</div>'
 
 
-def _mark(run: dict[str, Any]) -> str:
+def _problems(run: dict[str, Any]) -> str:
+    if not run["problems"]:
+        return ""
+    items = "".join(f"<li>{html.escape(p)}</li>" for p in run["problems"])
+    return (f'<div class="meta failed problems"><b>Problems with this run\'s files</b> '
+            f"(shown below as far as they allow):<ul>{items}</ul></div>")
+
+
+def _newer(run: dict[str, Any], newer: list[Path]) -> str:
+    """The note on newer attempts that did not end ok (the section shows an older ok run)."""
+    if not newer:
+        return ""
+    items = "".join(f"<li>{html.escape(d.name)}: <b>{html.escape(s)}</b> — "
+                    f"{html.escape(attempt_reason(d, s))}</li>"
+                    for d, s in ((d, run_status(d)) for d in newer))
+    return (f'<div class="meta failed newer"><b>Newer attempt{"s" if len(newer) > 1 else ""} '
+            f"not shown</b> (this section shows the last ok run, "
+            f"{html.escape(run['path'].name)}):<ul>{items}</ul></div>")
+
+
+def _mark(run: dict[str, Any], newer: list[Path] | None = None) -> str:
     """The contents list's status mark: ok / failed / skipped, and the preset."""
-    status = run["timing"].get("status", run["report"].get("status", "?"))
-    preset = "quick" if run["config"].get("quick") else "full"
-    cls = "mark" if status == "ok" else f"mark {html.escape(str(status))}"
-    return f'<span class="{cls}">{html.escape(str(status))}, {preset}</span>'
+    status = run["status"]
+    preset = {True: "quick", False: "full"}.get(run["config"].get("quick"), "?")
+    cls = "mark" if status == "ok" else f"mark {html.escape(status)}"
+    later = f'; newer {", ".join(sorted({run_status(d) for d in newer}))}' if newer else ""
+    return f'<span class="{cls}">{html.escape(status)}, {preset}{html.escape(later)}</span>'
 
 
-def render_html(runs: dict[str, Path], *, title: str = "chainrule lab report") -> str:
-    """The whole page for ``{experiment: run_dir}``."""
+def _section(name: str, run: dict[str, Any], newer: list[Path]) -> str:
+    try:
+        blocks = run["report"]["blocks"]
+        body = (f"{_meta(run)}\n{_newer(run, newer)}{_problems(run)}\n"
+                f"{render_blocks(run['path'], blocks)}")
+    except Exception as exc:  # noqa: BLE001  (one bad run must not stop the page)
+        body = _notice(f"This run could not be rendered: {type(exc).__name__}: "
+                       f"{short(exc, 200)}")
+    return f'<section id="{html.escape(name)}"><h2>{html.escape(name)}</h2>{body}</section>'
+
+
+def render_html(runs: dict[str, Path], *, title: str = "chainrule lab report",
+                newer: dict[str, list[Path]] | None = None) -> str:
+    """The whole page for ``{experiment: run_dir}``; ``newer[experiment]`` lists the newer
+    runs that did not end ok (``report_runs``), noted in that experiment's section."""
+    newer = newer or {}
     loaded = {name: load_run(path) for name, path in runs.items()}
-    toc = "".join(f'<li><a href="#{html.escape(n)}">{html.escape(n)}</a> {_mark(r)} — '
-                  f'{html.escape(r["config"].get("question", ""))}</li>' for n, r in loaded.items())
-    sections = []
-    for name, run in loaded.items():
-        blocks = run["report"].get("blocks", [])
-        sections.append(f'<section id="{html.escape(name)}"><h2>{html.escape(name)}</h2>'
-                        f"{_meta(run)}\n{render_blocks(run['path'], blocks)}</section>")
+    toc = "".join(f'<li><a href="#{html.escape(n)}">{html.escape(n)}</a> '
+                  f"{_mark(r, newer.get(n))} — "
+                  f'{html.escape(str(r["config"].get("question", "")))}</li>'
+                  for n, r in loaded.items())
+    sections = [_section(name, run, newer.get(name, [])) for name, run in loaded.items()]
     when = _dt.datetime.now().isoformat(timespec="seconds")
     empty = "<p>No runs found.</p>" if not loaded else ""
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
@@ -130,8 +230,12 @@ def render_html(runs: dict[str, Path], *, title: str = "chainrule lab report") -
 
 def write_html(runs_root: str | Path, out: str | Path, *,
                title: str = "chainrule lab report") -> Path:
-    """Gather the latest run of each experiment under ``runs_root`` into the HTML file ``out``."""
+    """Gather the last ok run of each experiment under ``runs_root`` (noting newer failed or
+    skipped attempts; the rule is in ``chainrule.lab.report``) into the HTML file ``out``."""
+    chosen = report_runs(runs_root)
+    page = render_html({n: shown for n, (shown, _) in chosen.items()}, title=title,
+                       newer={n: later for n, (_, later) in chosen.items()})
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_html(latest_runs(runs_root), title=title), encoding="utf-8")
+    out.write_text(page, encoding="utf-8")
     return out
