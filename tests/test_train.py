@@ -229,3 +229,20 @@ def test_fit_skips_the_data_gradient_only_while_training(digits):
         opt.step()
     for (name, a), (_, b) in zip(lean.named_parameters(), full.named_parameters()):
         np.testing.assert_array_equal(a.data, b.data, err_msg=name)
+
+
+def test_progress_default_is_scoped_to_show_progress():
+    model = _mlp()
+    opt = SGD(model.parameters(), lr=0.1)
+
+    def bars(**kw):
+        t = train.Trainer(model, cr.SoftmaxCrossEntropy(), opt, **kw)
+        return sum(isinstance(c, train.ProgressBar) for c in t.callbacks)
+
+    assert bars() == 0                                   # nobody asked: no bar
+    with train.show_progress(True):
+        assert bars() == 1 and bars(progress=False) == 0  # an explicit choice wins
+        with train.show_progress(False):
+            assert bars() == 0
+        assert bars() == 1
+    assert bars() == 0 and bars(progress=True) == 1      # the block's setting is gone

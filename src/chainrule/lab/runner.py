@@ -129,13 +129,16 @@ def run_experiment(name: str, *, quick: bool = False, seed: int = 0,
     started = _dt.datetime.now().isoformat(timespec="seconds")
     t0 = time.perf_counter()
     error, status = "", "ok"
-    try:
+    from ..train.progress import show_progress
+
+    try:   # tqdm bars inside long experiments, only when someone watches a terminal
         if threads is None:
-            exp.fn(cfg, ctx)
+            with show_progress(sys.stderr.isatty()):
+                exp.fn(cfg, ctx)
         else:
             from threadpoolctl import threadpool_limits
 
-            with threadpool_limits(limits=int(threads)):
+            with threadpool_limits(limits=int(threads)), show_progress(sys.stderr.isatty()):
                 exp.fn(cfg, ctx)
     except DatasetNotFoundError as exc:  # not a failure of the experiment: say what it needs
         status, error = "skipped", f"skipped: needs {exc}"

@@ -47,6 +47,7 @@ from .callbacks import Callback, ProgressBar
 from .checkpoint import NonFiniteLossError, restore_checkpoint, save_checkpoint
 from .divergence import Divergence, DivergenceError
 from .history import History
+from .progress import progress_default
 
 _ZERO = {"loss": 0.0, "n": 0, "correct": 0, "acc_n": 0}
 
@@ -137,7 +138,7 @@ class Trainer:
 
     def __init__(self, model: Module, loss: Any, optimizer: Any, *,
                  callbacks: Sequence[Callback] = (), val_every: int | None = None,
-                 metrics: Any = "auto", progress: bool = False,
+                 metrics: Any = "auto", progress: bool | None = None,
                  config: dict[str, Any] | None = None,
                  divergence: Divergence | bool = True,
                  clip_grad_norm: float | None = None) -> None:
@@ -151,6 +152,8 @@ class Trainer:
             raise ValueError(f"metrics must be 'auto', 'accuracy' or None, got {metrics!r}")
         self.model, self.loss, self.optimizer = model, loss, optimizer
         self.callbacks = list(callbacks)
+        if progress is None:   # the caller did not say: see chainrule.train.progress
+            progress = progress_default()
         if progress and not any(isinstance(c, ProgressBar) for c in self.callbacks):
             self.callbacks.append(ProgressBar())
         self.val_every = None if val_every is None else int(val_every)
@@ -414,7 +417,7 @@ class Trainer:
 def fit(model: Module, loss: Any, optimizer: Any, train_loader: Any, val_loader: Any = None, *,
         epochs: int, callbacks: Sequence[Callback] = (), val_every: int | None = None,
         metrics: Any = "auto", resume_from: str | os.PathLike | None = None,
-        progress: bool = False, config: dict[str, Any] | None = None,
+        progress: bool | None = None, config: dict[str, Any] | None = None,
         divergence: Divergence | bool = True,
         clip_grad_norm: float | None = None) -> History:
     """Train ``model`` with the one loop; see ``Trainer`` and the module docstring.
@@ -427,6 +430,7 @@ def fit(model: Module, loss: Any, optimizer: Any, train_loader: Any, val_loader:
     ``divergence``: the divergence rule (``chainrule.train.divergence``; True: the default
     rule, False: only the non-finite check).
     ``clip_grad_norm=max_norm`` clips the total gradient 2-norm before every step.
+    ``progress``: a tqdm bar per epoch (``None``: as ``chainrule.train.show_progress`` says).
     """
     trainer = Trainer(model, loss, optimizer, callbacks=callbacks, val_every=val_every,
                       metrics=metrics, progress=progress, config=config, divergence=divergence,
