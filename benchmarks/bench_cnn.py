@@ -45,14 +45,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 
 import numpy as np
+from _worker import blas_name, peak_mb, per_layer, rss_mb, run_worker, torch_epoch
 
 N_TRAIN, BATCH, LR = 60_000, 64, 0.01
 
@@ -82,13 +80,8 @@ def build_chainrule():
                       MaxPool2d(2), Flatten(), Linear(1568, 10, rng=3))
 
 
-def rss_mb() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def worker_chainrule(args) -> dict:
@@ -113,44 +106,14 @@ def worker_chainrule(args) -> dict:
         t = time.perf_counter()
         hist = fit(model, loss, opt, DataLoader(x, y, BATCH, shuffle=False), epochs=1, metrics=None)
         seconds = time.perf_counter() - t
-        layers = per_layer(model, loss, x, y) if args.layers else {}
+        layers = per_layer(model, loss, x, y, BATCH) if args.layers else {}
     return {"seconds": seconds, "peak_mb": peak_mb(), "base_mb": base, "source": source,
             "loss": float(hist["loss"][-1]), "blas": blas_name(),
             "layers": layers}
 
 
-def blas_name() -> str:
-    """NumPy's BLAS library, version and the CPU kernel it uses, e.g. 'openblas 0.3.31 SkylakeX'."""
-    from threadpoolctl import threadpool_info
-
-    for lib in threadpool_info():
-        if lib.get("user_api") == "blas":
-            return " ".join(str(lib.get(k)) for k in ("internal_api", "version", "architecture")
-                            if lib.get(k))
-    return "unknown"
 
 
-def per_layer(model, loss, x, y, batches: int = 60) -> dict:
-    """Median forward/backward milliseconds of each layer over ``batches`` training steps."""
-    fw = {i: [] for i in range(len(model))}
-    bw = {i: [] for i in range(len(model))}
-    layers = list(model)
-    layers[0].input_grad = False  # as in fit, which restored it when it returned
-    for b in range(min(batches, len(x) // BATCH)):
-        h = x[b * BATCH:(b + 1) * BATCH]
-        model.zero_grad()
-        for i, layer in enumerate(layers):
-            t = time.perf_counter()
-            h = layer.forward(h, training=True)
-            fw[i].append(time.perf_counter() - t)
-        loss.forward(h, y[b * BATCH:(b + 1) * BATCH])
-        d = loss.backward()
-        for i in reversed(range(len(layers))):
-            t = time.perf_counter()
-            d = layers[i].backward(d)
-            bw[i].append(time.perf_counter() - t)
-    return {f"{i} {layers[i]!r}": (1e3 * statistics.median(fw[i]), 1e3 * statistics.median(bw[i]))
-            for i in fw}
 
 
 def worker_torch(args) -> dict:
@@ -173,15 +136,7 @@ def worker_torch(args) -> dict:
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
 
     def epoch(n):
-        opt = torch.optim.SGD(model.parameters(), lr=LR)
-        total = 0.0
-        for b in range(0, n, BATCH):
-            opt.zero_grad()
-            value = nn.functional.cross_entropy(model(xt[b:b + BATCH]), yt[b:b + BATCH])
-            value.backward()
-            opt.step()
-            total += float(value) * len(xt[b:b + BATCH])
-        return total / n
+        return torch_epoch(torch, model, xt, yt, n, lr=LR, batch=BATCH)
 
     reset()
     epoch(10 * BATCH)
@@ -194,16 +149,6 @@ def worker_torch(args) -> dict:
             "loss": mean_loss, "layers": {}}
 
 
-def run_worker(kind: str, args, weights: str, layers: bool) -> dict:
-    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads),
-               OPENBLAS_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
-    if args.openblas_coretype:
-        env["OPENBLAS_CORETYPE"] = args.openblas_coretype
-    cmd = [sys.executable, __file__, "--worker", kind, "--weights", weights, "--threads",
-           str(args.threads), "--samples", str(args.samples)]
-    cmd += ["--layers"] if layers else []
-    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -230,8 +175,9 @@ def main() -> None:
         runs: dict[str, list[dict]] = {"chainrule": [], "torch": []}
         for r in range(args.reps):
             for kind in ("chainrule", "torch") if r % 2 == 0 else ("torch", "chainrule"):
-                runs[kind].append(run_worker(kind, args, weights, layers=kind == "chainrule"
-                                             and r == args.reps - 1))
+                last = kind == "chainrule" and r == args.reps - 1   # per-layer breakdown
+                runs[kind].append(run_worker(__file__, kind, args, weights, layers=last,
+                                             extra=["--samples", str(args.samples)]))
     report(args, runs)
 
 

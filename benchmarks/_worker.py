@@ -1,0 +1,87 @@
+"""Helpers shared by the subprocess-per-framework benchmarks (bench_cnn, bench_conv1d).
+
+Each benchmark runs one framework per fresh Python process (so peak RSS belongs to it alone),
+with the thread count set in the environment before NumPy or torch loads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+
+def rss_mb() -> float:
+    """Resident memory now, MiB."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def peak_mb() -> float:
+    """Peak resident memory of this process, MiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def blas_name() -> str:
+    """NumPy's BLAS library, version and the CPU kernel it uses, e.g. 'openblas 0.3.31 SkylakeX'."""
+    from threadpoolctl import threadpool_info
+
+    for lib in threadpool_info():
+        if lib.get("user_api") == "blas":
+            return " ".join(str(lib.get(k)) for k in ("internal_api", "version", "architecture")
+                            if lib.get(k))
+    return "unknown"
+
+
+def per_layer(model, loss, x, y, batch: int, batches: int = 60) -> dict:
+    """Median forward/backward milliseconds of each layer over ``batches`` training steps."""
+    layers = list(model)
+    fw = {i: [] for i in range(len(layers))}
+    bw = {i: [] for i in range(len(layers))}
+    layers[0].input_grad = False  # as in fit, which restored it when it returned
+    for b in range(min(batches, len(x) // batch)):
+        h = x[b * batch:(b + 1) * batch]
+        model.zero_grad()
+        for i, layer in enumerate(layers):
+            t = time.perf_counter()
+            h = layer.forward(h, training=True)
+            fw[i].append(time.perf_counter() - t)
+        loss.forward(h, y[b * batch:(b + 1) * batch])
+        d = loss.backward()
+        for i in reversed(range(len(layers))):
+            t = time.perf_counter()
+            d = layers[i].backward(d)
+            bw[i].append(time.perf_counter() - t)
+    return {f"{i} {layers[i]!r}": (1e3 * statistics.median(fw[i]), 1e3 * statistics.median(bw[i]))
+            for i in fw}
+
+
+def torch_epoch(torch, model, xt, yt, n: int, *, lr: float, batch: int) -> float:
+    """One pass of plain SGD over the first ``n`` samples, in order; the mean training loss."""
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    total = 0.0
+    for b in range(0, n, batch):
+        opt.zero_grad()
+        value = torch.nn.functional.cross_entropy(model(xt[b:b + batch]), yt[b:b + batch])
+        value.backward()
+        opt.step()
+        total += float(value) * len(xt[b:b + batch])
+    return total / n
+
+
+def run_worker(script: str, kind: str, args, weights: str, layers: bool,
+               extra: list[str]) -> dict:
+    """Run ``script --worker kind`` with ``args.threads`` threads; its last stdout line (JSON)."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads),
+               OPENBLAS_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
+    if args.openblas_coretype:
+        env["OPENBLAS_CORETYPE"] = args.openblas_coretype
+    cmd = [sys.executable, script, "--worker", kind, "--weights", weights, "--threads",
+           str(args.threads), *extra]
+    cmd += ["--layers"] if layers else []
+    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
