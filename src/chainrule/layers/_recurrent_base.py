@@ -157,10 +157,17 @@ class RecurrentBase(Module):
         """Hook for cell-specific initial values (the LSTM's forget-gate bias)."""
 
     # ------------------------------------------------------------------ cell interface
+    def _scale(self, dt: np.dtype) -> np.ndarray | None:
+        """Per-column factors a cell folds into W_x, b and W_h (None: the weights as stored)."""
+        return None
+
     def _input_weights(self, layer: int, d: int) -> tuple[np.ndarray, np.ndarray | None]:
-        """(W_x, b) as the input projection uses them (cells may permute or scale columns)."""
+        """(W_x, b) as the input projection uses them, with the cell's ``_scale`` folded in."""
         wx, _, b, *_ = self.cell_parameters(layer, d)
-        return wx.data, (None if b is None else b.data)
+        sc = self._scale(wx.dtype)
+        if sc is None:
+            return wx.data, (None if b is None else b.data)
+        return wx.data * sc, (None if b is None else b.data * sc)
 
     def _recur(self, a: np.ndarray, init: list[np.ndarray], plan: _Plan, layer: int,
                d: int) -> tuple[np.ndarray, list[np.ndarray], Any]:

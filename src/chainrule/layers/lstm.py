@@ -98,11 +98,6 @@ class LSTM(RecurrentBase):
         sc[2 * h:3 * h] = -2.0
         return sc
 
-    def _input_weights(self, layer: int, d: int) -> tuple[np.ndarray, np.ndarray | None]:
-        wx, _, b = self.cell_parameters(layer, d)
-        sc = self._scale(wx.dtype)
-        return wx.data * sc, (None if b is None else b.data * sc)
-
     def _recur(self, a: np.ndarray, init: list[np.ndarray], plan: _Plan, layer: int,
                d: int) -> tuple[np.ndarray, list[np.ndarray], Any]:
         t, _, n = a.shape
