@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from chainrule import plots, plots_cnn
+from chainrule import plots
 from chainrule.lab.runner import run_experiment
+from chainrule.plots import cnn as plots_cnn
 
 
 @pytest.fixture(scope="module")

@@ -38,7 +38,8 @@ its figures. ``softmax_regression.py`` is the worked template. The shape::
 ``ctx`` also offers ``save_rows(list_of_dicts, name)`` (any CSV), ``table(rows, headers)``,
 ``heading``, ``code``, ``path(name)`` (any other file) and ``log``. ``plots`` has
 ``training_curves``, ``grouped_lines`` (one line per group, one panel per value of a column)
-and ``bars``; add new plot functions to ``chainrule/plots.py`` taking saved files.
+and ``bars``; add new plot functions (taking saved files) to a module per family in
+``chainrule/plots/``, e.g. ``chainrule/plots/audio.py``.
 
 Rules: randomness only from ``ctx.rng`` (or ``ctx.seed``), so one seed gives a byte-identical
 ``metrics.json``; never put wall-clock times in ``ctx.metrics`` (the runner writes them to

@@ -158,7 +158,8 @@ def _deltas(rows: list) -> dict:
 def write_section(cfg: Config, ctx: RunContext, name: str, title: str, m: dict, rows: list,
                   curves: dict, csv) -> None:
     """One dataset's ablation table, figures and reading, all from the measured rows."""
-    from ... import plots, plots_cnn
+    from ... import plots
+    from ...plots import cnn as plots_cnn
 
     ctx.heading(f"{title}")
     ctx.md("**What was run.** " + what_was_run(name, title, cfg, m))

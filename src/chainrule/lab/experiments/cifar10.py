@@ -55,7 +55,8 @@ from typing import Any
 
 import numpy as np
 
-from ... import plots, plots_cnn
+from ... import plots
+from ...plots import cnn as plots_cnn
 from ..context import RunContext
 from ..registry import register
 from ._cifar10_parts import (

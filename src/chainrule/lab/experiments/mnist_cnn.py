@@ -22,7 +22,7 @@ parameter count of every layer (the linear layer holds most of them).
 
 ``report_classifier`` (this module) writes predictions, confusion matrix, per-class
 precision/recall, misclassified samples and first-layer filters, and draws their figures
-with ``chainrule.plots_cnn``; other experiments (e.g. cifar10) reuse it.
+with ``chainrule.plots.cnn``; other experiments (e.g. cifar10) reuse it.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from ... import plots, plots_cnn
+from ... import plots
+from ...plots import cnn as plots_cnn
 from ..context import RunContext
 from ..registry import register
 from ._common import load_splits, pct

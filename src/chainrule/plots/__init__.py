@@ -4,6 +4,15 @@ matplotlib is imported lazily with the non-interactive Agg backend, so importing
 chainrule never needs a display or matplotlib itself. Every function takes the saved
 data (paths, or a ``{label: path}`` mapping), writes a PNG to ``path``, and gives each
 axis a label, each figure a title and each plot a legend.
+
+The package holds one module per family of figures; this module holds the shared helpers
+(``read_csv``, ``_plt``, ``_save``) and the generic curves and bars:
+
+* ``chainrule.plots`` — ``training_curves``, ``grouped_lines``, ``bars``, ``metric_curves``;
+* ``chainrule.plots.cnn`` — filters, misclassified grids, confusion matrices, ablations.
+
+New families (sequences, generative models, audio, pruning) add a module here, e.g.
+``chainrule/plots/audio.py``, importing the helpers from ``chainrule.plots``.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .plots import _plt, _save, read_csv
+from . import _plt, _save, read_csv
 
 # ---------------------------------------------------------------------------- saving helpers
 
