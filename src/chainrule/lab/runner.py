@@ -177,15 +177,54 @@ def expected_seconds(names: list[str], quick: bool) -> tuple[float, list[str]]:
     return total, unknown
 
 
+def schedule(names: list[str], quick: bool, jobs: int) -> tuple[list[str], float]:
+    """The order to start ``names`` in with ``jobs`` workers, and the expected wall time.
+
+    The headline experiment starts first; the rest start longest first (by their measured
+    ``runtime``; unmeasured ones last), which keeps the workers busy to the end. The expected
+    wall time simulates that order on ``jobs`` workers (each takes the next name when free).
+    """
+    preset = "quick" if quick else "full"
+
+    def seconds(n: str) -> float:
+        return parse_duration(registry.get(n).runtime.get(preset, "")) or 0.0
+
+    rest = sorted((n for n in names if n != HEADLINE), key=lambda n: (-seconds(n), n))
+    order = ([HEADLINE] if HEADLINE in names else []) + rest
+    free = [0.0] * max(1, jobs)
+    for n in order:
+        i = free.index(min(free))
+        free[i] += seconds(n)
+    return order, max(free)
+
+
+def _run_in_worker(name: str, quick: bool, seed: int, out_root: str, threads: int | None
+                   ) -> RunResult:
+    """One experiment in a worker process (quiet: the parent prints the progress lines)."""
+    try:
+        return run_experiment(name, quick=quick, seed=seed, out_root=out_root, log=None,
+                              raise_errors=False, threads=threads)
+    except Exception as exc:  # noqa: BLE001  (e.g. a config that cannot be built)
+        return RunResult(name, None, False, 0.0, error=f"{type(exc).__name__}: {exc}")
+
+
 def run_all(*, quick: bool = False, seed: int = 0, out_root: str | Path = DEFAULT_ROOT,
             names: list[str] | None = None, log: Callable[[str], None] | None = print,
-            threads: int | None = 1,
+            threads: int | None = 1, jobs: int = 1,
             after_each: Callable[[RunResult], None] | None = None) -> list[RunResult]:
-    """Run every registered experiment in turn; a failure is recorded and the rest still run.
+    """Run every registered experiment; a failure is recorded and the rest still run.
 
     Modules that failed to import are reported as failed results too. ``after_each(result)``
     runs after each experiment (``lab run-all --report`` rebuilds the HTML page there).
+
+    ``jobs`` > 1 runs that many experiments at once, each in its own process with ``threads``
+    BLAS threads (``make run`` uses 2 jobs × 1 thread on 2 cores: the lab's models are too
+    small for a second BLAS thread to pay, while a second experiment uses the core fully).
+    Each run's metrics do not depend on ``jobs``; only wall-clock times (``timing.json``) do.
+    Results come back in the order the experiments finished.
     """
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, got {jobs}")
     import_errors = registry.load_all()
     results = []
     for modname, err in sorted(import_errors.items()):
@@ -194,29 +233,69 @@ def run_all(*, quick: bool = False, seed: int = 0, out_root: str | Path = DEFAUL
             log(f"[lab] {modname}: import FAILED: {err}")
     names = list(names or ordered_names())
     preset = "quick" if quick else "full"
+    order, wall = schedule(names, quick, jobs) if jobs > 1 else (names, 0.0)
     if log:
         total, unknown = expected_seconds(names, quick)
         extra = f" (+ {', '.join(unknown)}: not measured)" if unknown else ""
+        par = (f", {jobs} at a time: about {format_duration(wall)} wall" if jobs > 1 else "")
         log(f"[lab] {len(names)} experiments, {preset} presets: expected about "
-            f"{format_duration(total)} in all on 2 cores{extra}")
-    for i, name in enumerate(names, 1):
-        if log:
-            rt = registry.get(name).runtime.get(preset, "?") if name in registry.names() else "?"
-            log(f"[lab {i}/{len(names)}] {name} ({preset}; measured {rt}) ...")
-        try:
-            res = run_experiment(name, quick=quick, seed=seed, out_root=out_root, log=log,
-                                 raise_errors=False, threads=threads)
-        except Exception as exc:  # noqa: BLE001  (e.g. a config that cannot be built)
-            res = RunResult(name, None, False, 0.0, error=f"{type(exc).__name__}: {exc}")
+            f"{format_duration(total)} of runs in all{par}{extra}")
+
+    def finished(i: int, res: RunResult) -> None:
         results.append(res)
         if log:
             shown = "ok" if res.ok else res.status.upper()
-            log(f"[lab {i}/{len(names)}] {name}: {shown} in {format_duration(res.seconds)} "
-                f"-> {res.path}")
+            log(f"[lab {i}/{len(names)}] {res.name}: {shown} in "
+                f"{format_duration(res.seconds)} -> {res.path}")
             if res.status == "skipped":
                 log(f"    {res.error}")
             elif not res.ok:
                 print(res.error, file=sys.stderr)
         if after_each is not None:
             after_each(res)
+
+    def started(i: int, name: str) -> None:
+        if log:
+            rt = registry.get(name).runtime.get(preset, "?") if name in registry.names() else "?"
+            log(f"[lab {i}/{len(names)}] {name} ({preset}; measured {rt}) ...")
+
+    if jobs == 1:
+        for i, name in enumerate(order, 1):
+            started(i, name)
+            finished(i, _run_in_worker(name, quick, seed, str(out_root), threads))
+        return results
+    _run_parallel(order, jobs, (quick, seed, str(out_root), threads), started, finished)
     return results
+
+
+def _run_parallel(order: list[str], jobs: int, args: tuple, started: Callable,
+                  finished: Callable) -> None:
+    """Keep ``jobs`` worker processes busy with ``order``; report each start and finish."""
+    import concurrent.futures as cf
+    import multiprocessing
+
+    # spawn: a fresh interpreter per worker (no inherited BLAS pools or locks from a fork)
+    ctx = multiprocessing.get_context("spawn")
+    pending = list(enumerate(order, 1))
+    done_count = 0
+    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        running: dict[cf.Future, tuple[int, str]] = {}
+        try:
+            while pending or running:
+                while pending and len(running) < jobs:
+                    i, name = pending.pop(0)
+                    started(i, name)
+                    running[pool.submit(_run_in_worker, name, *args)] = (i, name)
+                done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+                for fut in done:
+                    i, name = running.pop(fut)
+                    done_count += 1
+                    try:
+                        res = fut.result()
+                    except Exception as exc:  # noqa: BLE001  (a worker that died)
+                        res = RunResult(name, None, False, 0.0,
+                                        error=f"worker failed: {type(exc).__name__}: {exc}")
+                    finished(done_count, res)
+        except KeyboardInterrupt:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
