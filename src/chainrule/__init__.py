@@ -46,6 +46,7 @@ from .layers import (
     activation,
 )
 from .losses import BCEWithLogits, Loss, MSELoss, SoftmaxCrossEntropy
+from .threads import get_num_threads, num_threads, set_num_threads
 
 __version__ = "0.1.0"
 
@@ -55,7 +56,8 @@ __all__ = [
     "GlobalAvgPool2d", "Identity", "ImprovedSigmoid", "LeakyReLU", "Linear", "Loss", "MSELoss",
     "MaxPool2d", "Module", "Parameter", "ReLU", "Reshape", "Sequential", "Sigmoid", "Softmax",
     "SoftmaxCrossEntropy", "Tanh", "Upsample2d", "ZeroPad2d", "activation", "as_rng", "data",
-    "get_array_module", "gradcheck", "init", "load", "metrics", "models", "optim", "save", "train",
+    "get_array_module", "get_num_threads", "gradcheck", "init", "load", "metrics", "models",
+    "num_threads", "optim", "save", "set_num_threads", "train",
 ]
 # Sequence convolutions and pools (issue 11).
 __all__ += ["AvgPool1d", "Conv1d", "ConvLSTM1d", "ConvLSTM2d", "GlobalAvgPool1d",
