@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 from ..cli.options import positive_int
@@ -96,6 +97,7 @@ def cmd_run_all(args: argparse.Namespace) -> int:
     def rebuild(_res) -> None:
         write_html(args.out, args.report)
 
+    t0 = time.perf_counter()
     results = run_all(quick=args.quick, seed=args.seed, out_root=args.out,
                       threads=args.threads or 1, jobs=args.jobs,
                       after_each=rebuild if args.report else None)
@@ -103,7 +105,9 @@ def cmd_run_all(args: argparse.Namespace) -> int:
     skipped = [r.name for r in results if r.status == "skipped"]
     total = sum(r.seconds for r in results)
     ok = len(results) - len(failed) - len(skipped)
-    print(f"[lab] {ok}/{len(results)} ok in {format_duration(total)}"
+    wall = time.perf_counter() - t0
+    runs = f" (runs: {format_duration(total)} in all)" if args.jobs > 1 else ""
+    print(f"[lab] {ok}/{len(results)} ok in {format_duration(wall)}{runs}"
           + (f"; SKIPPED (missing data): {', '.join(skipped)}" if skipped else "")
           + (f"; FAILED: {', '.join(failed)}" if failed else ""))
     if args.report:
