@@ -28,6 +28,8 @@ HOWTO = {
     "notmnist": "point CHAINRULE_DATA at a folder with notmnist/ (make sets ../shared/data)",
     "cifar10-jpeg": "point CHAINRULE_DATA at a folder with cifar10-jpeg/ (make sets "
                     "../shared/data)",
+    "glove": "point CHAINRULE_DATA at a folder with glove/ (make sets ../shared/data)",
+    "vader": "point CHAINRULE_DATA at a folder with vader/ (make sets ../shared/data)",
 }
 
 

@@ -28,6 +28,12 @@ Splits
     (1,000 per letter) in MNIST's IDX format. One split, ``train``, holds all of it (its
     converter named the files ``t10k-*``); experiments carve validation and test sets out of
     it with a seed. No official download exists: provide the files.
+``glove``
+    GloVe 6B 50-d word vectors, the first 50,000 rows (``chainrule.data.glove``); one split,
+    ``train``, giving a ``WordVectors`` (``<pad>`` id 0, ``<unk>`` id 1, then the words).
+``vader``
+    VADER's 23,703 human-rated sentences from four sources (``chainrule.data.vader``); one
+    split, ``train``, giving ``Sentences``; tasks and the seeded split are in that module.
 """
 
 from __future__ import annotations
@@ -164,6 +170,21 @@ SPECS: dict[str, DatasetSpec] = {
                         "50k train / 10k test",
             files={s: ("cifar-10-images.tar.gz", "cifar-10-images") for s in ("train", "test")},
             note="JPEG copy, quality ≈ 75",
+        ),
+        DatasetSpec(
+            name="glove", kind="custom", splits=("train",), classes=(), image_shape=(),
+            description="GloVe 6B word vectors (Pennington, Socher, Manning), first 50,000 "
+                        "rows, 50-d",
+            files={"train": ("glove.6B.50d.txt.gz", "glove.6B.50d.txt")},
+            layout="word vectors (V, d)", sample_shape=(50,),
+            reader="chainrule.data.glove:read_glove",
+        ),
+        DatasetSpec(
+            name="vader", kind="custom", splits=("train",), classes=(), image_shape=(),
+            description="VADER human-rated sentences (Hutto & Gilbert 2014), 23,703 from movie "
+                        "reviews, tweets, Amazon reviews, NYT editorials",
+            files={"train": ("hutto_ICWSM_2014.tar.gz", "hutto_ICWSM_2014")},
+            layout="sentences", reader="chainrule.data.vader:read_vader",
         ),
         DatasetSpec(
             name="notmnist", kind="idx", splits=("train",), classes=LETTER_CLASSES,
