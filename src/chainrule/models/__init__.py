@@ -6,5 +6,7 @@
 from .cnn import CNN
 from .config import MODEL_KINDS, build_model, flattens_input
 from .mlp import MLP
+from .sentence import SentenceCNN, SentenceRNN
 
-__all__ = ["CNN", "MLP", "MODEL_KINDS", "build_model", "flattens_input"]
+__all__ = ["CNN", "MLP", "MODEL_KINDS", "SentenceCNN", "SentenceRNN", "build_model",
+           "flattens_input"]
