@@ -24,7 +24,7 @@ ifeq ($(origin CHAINRULE_DATA),undefined)
 endif
 export KERAS_BACKEND ?= torch
 CAN_APT := $(shell [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && echo yes)
-DATA_EXPECT := $(foreach d,mnist notmnist cifar10-jpeg glove vader,$(if $(wildcard $(CHAINRULE_DATA)/$(d)),$(d)))
+DATA_EXPECT := $(foreach d,mnist notmnist cifar10-jpeg glove vader fsdd,$(if $(wildcard $(CHAINRULE_DATA)/$(d)),$(d)))
 export CHAINRULE_EXPECT ?= $(strip $(DATA_EXPECT) $(if $(CAN_APT),fashion-mnist chromium))
 
 .PHONY: setup system-packages run quick test lint bench clean

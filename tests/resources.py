@@ -30,6 +30,7 @@ HOWTO = {
                     "../shared/data)",
     "glove": "point CHAINRULE_DATA at a folder with glove/ (make sets ../shared/data)",
     "vader": "point CHAINRULE_DATA at a folder with vader/ (make sets ../shared/data)",
+    "fsdd": "point CHAINRULE_DATA at a folder with fsdd/ (make sets ../shared/data)",
 }
 
 

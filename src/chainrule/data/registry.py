@@ -34,6 +34,10 @@ Splits
 ``vader``
     VADER's 23,703 human-rated sentences from four sources (``chainrule.data.vader``); one
     split, ``train``, giving ``Sentences``; tasks and the seeded split are in that module.
+``fsdd``
+    Free Spoken Digit Dataset (``chainrule.data.fsdd``): ``Recordings`` (float32 waveforms,
+    digit, speaker); splits ``train``/``validation``/``test`` by a stable hash of the speaker
+    (TF speech_commands ``which_set``), and ``all``.
 """
 
 from __future__ import annotations
@@ -185,6 +189,16 @@ SPECS: dict[str, DatasetSpec] = {
                         "reviews, tweets, Amazon reviews, NYT editorials",
             files={"train": ("hutto_ICWSM_2014.tar.gz", "hutto_ICWSM_2014")},
             layout="sentences", reader="chainrule.data.vader:read_vader",
+        ),
+        DatasetSpec(
+            name="fsdd", kind="custom", splits=("train", "validation", "test", "all"),
+            classes=tuple(str(d) for d in range(10)), image_shape=(),
+            description="Free Spoken Digit Dataset (Jackson et al.), 3,000 clips, 6 speakers, "
+                        "8 kHz, split by speaker hash",
+            files={s: ("free-spoken-digit-dataset.tar.gz", "free-spoken-digit-dataset")
+                   for s in ("train", "validation", "test", "all")},
+            layout="recordings (variable-length float32 waveforms)",
+            reader="chainrule.data.fsdd:read_fsdd",
         ),
         DatasetSpec(
             name="notmnist", kind="idx", splits=("train",), classes=LETTER_CLASSES,
