@@ -69,14 +69,15 @@ def test_unknown_split_lists_the_splits():
 
 def test_names_and_describe_cover_every_split(env):
     names = crd.names()
-    assert names[:7] == ["mnist", "fashion-mnist", "mnist-5k", "digits", "cifar10",
-                         "cifar10-jpeg", "notmnist"]   # the image datasets first, then others
+    images = ["mnist", "fashion-mnist", "mnist-5k", "digits", "cifar10", "cifar10-jpeg",
+              "notmnist"]
+    assert [n for n in names if n in images] == images   # in registry order, among others
     assert (crd.input_shape("fashion-mnist") == (1, 28, 28)
             and crd.input_shape("digits") == (1, 8, 8))
     rows = crd.describe()
     assert [(r["name"], r["split"]) for r in rows] == [
         (n, s) for n in names for s in crd.get_spec(n).splits]
-    assert [(r["name"], r["split"]) for r in rows][:12] == [
+    assert [(r["name"], r["split"]) for r in rows if r["name"] in images] == [
         ("mnist", "train"), ("mnist", "test"), ("fashion-mnist", "train"),
         ("fashion-mnist", "test"), ("mnist-5k", "train"), ("digits", "train"), ("digits", "test"),
         ("cifar10", "train"), ("cifar10", "test"), ("cifar10-jpeg", "train"),
