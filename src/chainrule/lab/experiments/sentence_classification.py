@@ -188,7 +188,7 @@ def run(cfg: Config, ctx: RunContext) -> None:
     # 3. Movie-snippet polarity: baselines, Kim's CNN frozen / fine-tuned, filter sizes.
     idx, y2, cls2, p2 = splits("movie_polarity")
     x2, _ = vocab.encode([tokens[i] for i in idx], max_len=cfg.max_len)
-    tr, va, te = p2
+    tr, _va, te = p2
     base = {"majority class": float(np.mean(y2[te] == np.bincount(y2[tr]).argmax())),
             "logistic regression, mean GloVe vector": _logreg(x2, y2, p2, vocab.matrix, cfg,
                                                               ctx)}
@@ -249,7 +249,7 @@ def _logreg(x, y, parts, matrix, cfg, ctx):
     from chainrule.data import DataLoader
     from chainrule.train import fit, predict
 
-    tr, va, te = parts
+    tr, _va, te = parts
     mask = (x != 0)[..., None]
     feats = (matrix[x] * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1)
     feats = feats.astype(np.float32)
