@@ -38,6 +38,10 @@ Splits
     Free Spoken Digit Dataset (``chainrule.data.fsdd``): ``Recordings`` (float32 waveforms,
     digit, speaker); splits ``train``/``validation``/``test`` by a stable hash of the speaker
     (TF speech_commands ``which_set``), and ``all``.
+``hapt``
+    UCI HAPT raw smartphone signals (``chainrule.data.hapt``): ``(N, 100, 6)`` windows of the
+    six activities; ``train``/``validation``/``test`` by subject (test = the official UCI HAR
+    test users). ``hapt.load_windows(split, "12")`` gives all twelve activities.
 """
 
 from __future__ import annotations
@@ -189,6 +193,18 @@ SPECS: dict[str, DatasetSpec] = {
                         "reviews, tweets, Amazon reviews, NYT editorials",
             files={"train": ("hutto_ICWSM_2014.tar.gz", "hutto_ICWSM_2014")},
             layout="sentences", reader="chainrule.data.vader:read_vader",
+        ),
+        DatasetSpec(
+            name="hapt", kind="custom", splits=("train", "validation", "test"),
+            classes=("WALKING", "WALKING_UPSTAIRS", "WALKING_DOWNSTAIRS", "SITTING",
+                     "STANDING", "LAYING"), image_shape=(),
+            description="UCI HAPT smartphone sensors (Reyes-Ortiz et al.), 100-sample windows "
+                        "of acc+gyro, subject-wise split (official archive: "
+                        "https://archive.ics.uci.edu/dataset/341, no published checksum)",
+            files={s: ("HAPT-RawData.zip", "HAPT Data Set.zip", "RawData")
+                   for s in ("train", "validation", "test")},
+            layout="windows (N, T, C)", sample_shape=(100, 6),
+            reader="chainrule.data.hapt:read_hapt",
         ),
         DatasetSpec(
             name="fsdd", kind="custom", splits=("train", "validation", "test", "all"),
