@@ -12,7 +12,8 @@ PIP    := $(PY) -m pip install -q --disable-pip-version-check
 # --- what a machine needs, all in one place -------------------------------------------------
 # Debian packages, installed with apt-get when the machine has it and we are root; otherwise
 # `make setup` names the command once and the experiments/tests that need them say so.
-DEBIAN_PACKAGES := dataset-fashion-mnist chromium
+DEBIAN_PACKAGES := dataset-fashion-mnist chromium espeak-ng flite asterisk-core-sounds-en-wav \
+                   asterisk-moh-opsound-wav
 # Real data beside the repository (see its README.md): used when present and CHAINRULE_DATA is
 # unset. Datasets found there, and the Debian packages we could install, are *expected*: after
 # set-up, a test that finds one missing fails instead of skipping (tests/resources.py).
@@ -24,8 +25,9 @@ ifeq ($(origin CHAINRULE_DATA),undefined)
 endif
 export KERAS_BACKEND ?= torch
 CAN_APT := $(shell [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && echo yes)
-DATA_EXPECT := $(foreach d,mnist notmnist cifar10-jpeg glove vader fsdd,$(if $(wildcard $(CHAINRULE_DATA)/$(d)),$(d)))
-export CHAINRULE_EXPECT ?= $(strip $(DATA_EXPECT) $(if $(CAN_APT),fashion-mnist chromium))
+DATA_EXPECT := $(foreach d,mnist notmnist cifar10-jpeg glove vader fsdd hapt,$(if $(wildcard $(CHAINRULE_DATA)/$(d)),$(d)))
+export CHAINRULE_EXPECT ?= $(strip $(DATA_EXPECT) $(if $(CAN_APT),fashion-mnist chromium espeak-ng \
+                           flite asterisk-sounds))
 
 .PHONY: setup system-packages run quick test lint bench clean
 

@@ -10,7 +10,8 @@
   plain ``pytest`` on a machine without the data).
 
 Names: a dataset of the registry (both of its splits must resolve; ``cifar10-jpeg`` means the
-CIFAR-10 JPEG copy) or a program (``chromium``).
+CIFAR-10 JPEG copy), a program (``chromium``, ``espeak-ng``, ``flite``) or Debian's recorded
+Asterisk prompts and music (``asterisk-sounds``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ import pytest
 
 HOWTO = {
     "chromium": "apt-get install chromium (make setup does it as root)",
+    "espeak-ng": "apt-get install espeak-ng (make setup does it as root)",
+    "flite": "apt-get install flite (make setup does it as root)",
+    "asterisk-sounds": "apt-get install asterisk-core-sounds-en-wav asterisk-moh-opsound-wav "
+                       "(make setup does it as root)",
     "fashion-mnist": "apt-get install dataset-fashion-mnist (make setup does it as root)",
     "mnist": "point CHAINRULE_DATA at a folder with mnist/ (make sets ../shared/data), or "
              "`chainrule data download mnist`",
@@ -30,8 +35,12 @@ HOWTO = {
                     "../shared/data)",
     "glove": "point CHAINRULE_DATA at a folder with glove/ (make sets ../shared/data)",
     "vader": "point CHAINRULE_DATA at a folder with vader/ (make sets ../shared/data)",
+    "hapt": "point CHAINRULE_DATA at a folder with hapt/ (make sets ../shared/data)",
     "fsdd": "point CHAINRULE_DATA at a folder with fsdd/ (make sets ../shared/data)",
 }
+
+# Debian's asterisk-core-sounds-en-wav (one speaker's prompts) and asterisk-moh-opsound-wav.
+ASTERISK_DIRS = ("/usr/share/asterisk/sounds/en_US_f_Allison", "/usr/share/asterisk/moh")
 
 
 def expected() -> set[str]:
@@ -47,6 +56,11 @@ def find(name: str) -> str | None:
             if p and os.path.exists(p):
                 return p
         return None
+    if name in ("espeak-ng", "flite"):
+        return shutil.which(name)
+    if name == "asterisk-sounds":
+        found = [d for d in ASTERISK_DIRS if os.path.isdir(d) and os.listdir(d)]
+        return found[0] if len(found) == len(ASTERISK_DIRS) else None
     from chainrule import data
 
     spec = data.sources.get_spec(name)
