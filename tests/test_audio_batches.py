@@ -39,10 +39,12 @@ def test_shift_pads_zeros_and_keeps_length():
 
 
 def test_noise_volume_bounds_hold():
-    p = make(background_volume=0.2, silence_percentage=50)
+    p = make(background_volume=0.2, silence_volume=0.5, silence_percentage=50)
     x, y, app = p.get_data(500)
-    assert all(0.0 <= a["background_volume"] <= 0.2 for a in app)
-    assert np.abs(x[y == 0]).max() <= 0.2 + 1e-6
+    vol = np.array([a["background_volume"] for a in app])
+    assert np.all((vol >= 0.0) & (vol <= np.where(y == 0, 0.5, 0.2)))
+    assert vol[y == 0].max() > 0.3 and vol[y != 0].max() <= 0.2   # TF: silence louder
+    assert np.abs(x[y == 0]).max() <= 0.5 + 1e-6
 
 
 def test_same_seed_same_batches():

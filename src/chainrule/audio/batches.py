@@ -2,13 +2,18 @@
 
 Labels are ``("_silence_", "_unknown_", *wanted)``. Each clip of a batch is drawn as TF does:
 with probability ``silence_percentage / 100`` a silence clip (zeros, then background noise at a
-volume uniform in [0, ``background_volume``], label ``_silence_``), else with probability
-``unknown_percentage / 100`` a clip of a non-wanted label (``_unknown_``), else a wanted clip,
-uniformly per class (``balance="uniform"``) or as found (``"found"``). Every speech clip is
-resampled to ``rate`` with ``scipy.signal.resample_poly``, zero-padded (or cut) to one second,
-scaled by a random gain in ``gain_range``, shifted by a uniform ``[-time_shift_ms,
-time_shift_ms]`` with zero padding, and with probability ``background_frequency`` gets a
-random second of a background waveform at volume uniform in [0, ``background_volume``].
+volume uniform in [0, ``silence_volume``] — TF uses [0, 1] — label ``_silence_``), else
+with probability ``unknown_percentage / 100`` a clip of a non-wanted label (``_unknown_``),
+else a wanted clip, uniformly per class (``balance="uniform"``) or as found (``"found"``).
+Every speech clip is resampled to ``rate`` with ``scipy.signal.resample_poly``, zero-padded
+(or cut) to one second, scaled by a random gain in ``gain_range``, shifted by a uniform
+``[-time_shift_ms, time_shift_ms]`` with zero padding, and with probability
+``background_frequency`` gets a random second of a background waveform at volume uniform in
+[0, ``background_volume``].
+``align="center"`` centres a short clip in its second instead of starting it at 0 (FSDD's
+clips are trimmed, so a shift to the left would otherwise cut the word). ``pad="stretch"``
+is the ablation of zero padding: each clip is resampled to exactly one second (a resize, as
+one resizes images) and shifts wrap around (``np.roll``) instead of filling with zeros.
 Seeded: the same seed gives the same batches. ``get_data`` returns ``(x (N, rate) float32, y
 int64, applied)`` where ``applied`` records for each clip what was done.
 """
@@ -18,7 +23,7 @@ from __future__ import annotations
 from math import gcd
 
 import numpy as np
-from scipy.signal import resample_poly
+from scipy.signal import resample, resample_poly
 
 SILENCE, UNKNOWN = "_silence_", "_unknown_"
 
@@ -26,6 +31,28 @@ SILENCE, UNKNOWN = "_silence_", "_unknown_"
 def fit_length(x: np.ndarray, n: int) -> np.ndarray:
     out = np.zeros(n, dtype=np.float32)
     out[:min(n, len(x))] = x[:n]
+    return out
+
+
+def place(x: np.ndarray, n: int, align: str = "start", pad: str = "zeros") -> np.ndarray:
+    """A clip as exactly ``n`` samples: zero-padded at the end (``start``) or both sides
+    (``center``), or resampled to ``n`` (``pad="stretch"``)."""
+    x = np.asarray(x, np.float32)
+    if pad == "stretch":
+        return resample(x, n).astype(np.float32) if len(x) != n else x.copy()
+    if pad != "zeros":
+        raise ValueError(f"pad must be 'zeros' or 'stretch', got {pad!r}")
+    if align == "start":
+        return fit_length(x, n)
+    if align != "center":
+        raise ValueError(f"align must be 'start' or 'center', got {align!r}")
+    out = np.zeros(n, dtype=np.float32)
+    if len(x) >= n:
+        s = (len(x) - n) // 2
+        out[:] = x[s:s + n]
+    else:
+        s = (n - len(x)) // 2
+        out[s:s + len(x)] = x
     return out
 
 
@@ -44,12 +71,15 @@ class AudioProcessor:
                  backgrounds=(), silence_percentage: float = 10.0,
                  unknown_percentage: float = 10.0, time_shift_ms: float = 100.0,
                  background_frequency: float = 0.8, background_volume: float = 0.1,
-                 gain_range=(1.0, 1.0), balance: str = "uniform", seed: int = 0):
+                 silence_volume: float = 1.0,
+                 gain_range=(1.0, 1.0), balance: str = "uniform", align: str = "start",
+                 pad: str = "zeros", seed: int = 0):
         self.wanted = tuple(wanted)
         self.names = (SILENCE, UNKNOWN, *self.wanted)
         g = gcd(rate, src_rate)
-        self.waves = [fit_length(resample_poly(w, rate // g, src_rate // g).astype(np.float32)
-                                 if rate != src_rate else w, rate) for w in waves]
+        self.waves = [place(resample_poly(w, rate // g, src_rate // g).astype(np.float32)
+                            if rate != src_rate else w, rate, align, pad) for w in waves]
+        self.pad = pad
         labels = np.asarray(labels)
         self.by_class = [np.flatnonzero(labels == c) for c in self.wanted]
         self.unknown = np.flatnonzero(~np.isin(labels, self.wanted))
@@ -59,6 +89,7 @@ class AudioProcessor:
         self.silence_p, self.unknown_p = silence_percentage / 100.0, unknown_percentage / 100.0
         self.shift_n = int(time_shift_ms * rate / 1000.0)
         self.bg_freq, self.bg_vol, self.gain = background_frequency, background_volume, gain_range
+        self.silence_vol = silence_volume
         self.rng = np.random.default_rng(seed)
 
     def _background(self):
@@ -78,7 +109,7 @@ class AudioProcessor:
             rec: dict = {}
             if u < self.silence_p:
                 y[i] = 0
-                vol = float(r.uniform(0, self.bg_vol)) if self.backgrounds else 0.0
+                vol = float(r.uniform(0, self.silence_vol)) if self.backgrounds else 0.0
                 if self.backgrounds:
                     x[i] = vol * self._background()
                 rec = {"kind": "silence", "background_volume": vol}
@@ -96,7 +127,8 @@ class AudioProcessor:
                 w = self.waves[j]
                 gain = float(r.uniform(*self.gain))
                 k = int(r.integers(-self.shift_n, self.shift_n + 1)) if self.shift_n else 0
-                w = shift(w * np.float32(gain), k)
+                w = w * np.float32(gain)
+                w = shift(w, k) if self.pad == "zeros" else np.roll(w, k)
                 vol = 0.0
                 if self.backgrounds and r.random() < self.bg_freq:
                     vol = float(r.uniform(0, self.bg_vol))
