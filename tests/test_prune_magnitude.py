@@ -158,4 +158,10 @@ def test_schedules_retrain_with_fit():
     assert mrows[-1]["nonzero"] == sum(int(m.sum()) for m in masks.values())
     assert mrows[-1]["nonzero"] <= round(0.1 * mrows[-1]["weights"]) + 1
     assert magnitude.sparsity_of(sparse)["nonzero"] == mrows[-1]["nonzero"]
+    per = {"0.weight": 0.9, "2.weight": 0.5}
+    _, m2, rows2 = prune.magnitude_schedule(cr.models.MLP(10, (32,), "relu", 3, rng=3), per,
+                                            rounds=2)
+    assert sorted(m2) == sorted(per)
+    assert [int((~m2[n]).sum()) for n in per] == [round(0.9 * 320), round(0.5 * 96)]
+    assert rows2[0]["per_layer"]["0.weight"] == 320 - round((1 - 0.1 ** 0.5) * 320)
     assert mrows[-1]["retrained_accuracy"] > 0.8

@@ -53,16 +53,27 @@ def _keep_largest(values: np.ndarray, n_drop: int) -> np.ndarray:
     return keep
 
 
-def magnitude_masks(model: Module, sparsity: float, *, scope: str = "layer",
-                    names: Iterable[str] | None = None,
+def magnitude_masks(model: Module, sparsity: float | Mapping[str, float], *,
+                    scope: str = "layer", names: Iterable[str] | None = None,
                     previous: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
-    """Keep masks zeroing the fraction ``sparsity`` of the smallest-magnitude weights."""
-    if not 0.0 <= float(sparsity) < 1.0:
-        raise ValueError(f"sparsity must lie in [0, 1), got {sparsity}")
+    """Keep masks zeroing the fraction ``sparsity`` of the smallest-magnitude weights.
+
+    ``sparsity`` may be a ``{parameter name: fraction}`` mapping (``scope="layer"`` only):
+    one fraction per layer, as Han et al. set them from each layer's sensitivity; its keys
+    are then the parameters pruned.
+    """
+    if isinstance(sparsity, Mapping):
+        if scope != "layer":
+            raise ValueError("per-layer sparsities need scope='layer'")
+        names, per = list(sparsity), {n: float(v) for n, v in sparsity.items()}
+    else:
+        names = list(names) if names is not None else prunable_weights(model)
+        per = dict.fromkeys(names, float(sparsity))
+    if bad := {n: v for n, v in per.items() if not 0.0 <= v < 1.0}:
+        raise ValueError(f"sparsity must lie in [0, 1), got {bad}")
     if scope not in ("layer", "global"):
         raise ValueError(f"scope must be 'layer' or 'global', got {scope!r}")
     params = dict(model.named_parameters())
-    names = list(names) if names is not None else prunable_weights(model)
     if missing := [n for n in names if n not in params]:
         raise KeyError(f"no parameters {missing}; the model has {sorted(params)}")
     mags = {}
@@ -72,7 +83,7 @@ def magnitude_masks(model: Module, sparsity: float, *, scope: str = "layer",
             m = np.where(previous[n], m, -1.0)   # already pruned: always among the smallest
         mags[n] = m
     if scope == "layer":
-        return {n: _keep_largest(m.ravel(), round(float(sparsity) * m.size)).reshape(m.shape)
+        return {n: _keep_largest(m.ravel(), round(per[n] * m.size)).reshape(m.shape)
                 for n, m in mags.items()}
     flat = np.concatenate([m.ravel() for m in mags.values()])
     keep = _keep_largest(flat, round(float(sparsity) * flat.size))

@@ -19,7 +19,7 @@ retraining (e.g. test accuracy), so the rows show what pruning cost and what ret
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -57,18 +57,22 @@ def _record(measure: Callable | None, model: Module, prefix: str) -> dict[str, A
     return {f"{prefix}_{k}": v for k, v in (measure(model) if measure else {}).items()}
 
 
-def magnitude_schedule(model: Module, sparsity: float, *, rounds: int = 1,
-                       retrain: Retrain | None = None, scope: str = "layer",
+def magnitude_schedule(model: Module, sparsity: float | Mapping[str, float], *,
+                       rounds: int = 1, retrain: Retrain | None = None, scope: str = "layer",
                        measure: Callable | None = None) -> tuple[Module, dict, list[dict]]:
-    """Magnitude-prune ``model`` in place to ``sparsity`` over ``rounds`` rounds, retraining
-    after each; return ``(model, masks, rows)``."""
+    """Magnitude-prune ``model`` in place to ``sparsity`` (one fraction, or one per weight
+    name) over ``rounds`` rounds, retraining after each; return ``(model, masks, rows)``."""
     masks: dict | None = None
     rows = []
-    for r, kept in enumerate(keep_fractions(sparsity, rounds), start=1):
-        masks = magnitude_masks(model, 1.0 - kept, scope=scope, previous=masks)
+    per = dict(sparsity) if isinstance(sparsity, Mapping) else None
+    steps = {n: keep_fractions(v, rounds) for n, v in per.items()} if per else None
+    for r, kept in enumerate(keep_fractions(0.0 if per else sparsity, rounds), start=1):
+        target = {n: 1.0 - k[r - 1] for n, k in steps.items()} if steps else 1.0 - kept
+        masks = magnitude_masks(model, target, scope=scope, previous=masks)
         apply_masks(model, masks)
-        row = {"round": r, "sparsity": 1.0 - kept, **sparsity_of(model, list(masks)),
+        row = {"round": r, **sparsity_of(model, list(masks)),
                **_record(measure, model, "pruned")}
+        row["sparsity"] = 1.0 - row["nonzero"] / row["weights"]
         if retrain is not None:
             retrain(model, masks)
             row.update(_record(measure, model, "retrained"))
