@@ -31,7 +31,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ... import plots
 from ...plots import text as text_plots
 from ..context import RunContext
 from ..registry import register
@@ -53,7 +52,7 @@ QUESTION = ("What sizes do the sheet's sentence CNN and RNN have, and what do fi
 @dataclass
 class Config:
     epochs: int = 4            # Kim CNN on movie polarity
-    sweep_epochs: int = 2      # filter-size sweep
+    sweep_epochs: int = 4      # filter-size sweep
     sheet_epochs: int = 4      # the sheet's CNN and RNN (10 tokens)
     rnn_epochs: int = 2        # full-length RNN/LSTM/GRU
     filters: int = 100
@@ -303,9 +302,17 @@ def _report(cfg, ctx, sizes, results, base, timings, sweep_rows, sweep_csv, hist
         ctx.figure("filter_sizes", text_plots.filter_sizes, sweep_csv,
                    title="Movie polarity: accuracy and time by filter size",
                    caption="Test accuracy and CPU seconds per epoch by filter size.")
-    ctx.figure("curves", plots.training_curves, histories, x="epoch",
-               title="Training (solid) and validation (dashed)",
-               caption="Loss and accuracy per epoch for every model.")
+    groups = {"the sheet's models (10 tokens)": ("sheet_cnn", "sheet_rnn"),
+              "four sources, full length": tuple(f"{c}_full" for c in cfg.cells.split(",")
+                                                 if c),
+              "movie polarity, Kim CNN": ("kim_frozen", "kim_fine-tuned")}
+    ctx.figure("curves", text_plots.grouped_curves,
+               {g: {n: histories[n] for n in names if n in histories}
+                for g, names in groups.items()},
+               title="Accuracy per epoch: validation (solid), training (dashed)",
+               caption="Validation accuracy after each epoch (solid) and the running mean of "
+                       "training accuracy over the epoch (dashed). The filter-size sweep's "
+                       "curves are in its history_sweep_*.csv files.")
     ctx.heading("Where the CNN looks")
     ctx.table([[e["text"][:120], e["label"], e["predicted"], ", ".join(e["words"])]
                for e in ctx.metrics.get("argmax_examples", [])],
