@@ -124,7 +124,9 @@ class ELBOLoss(Loss):
 
     Backward: ``(1/N)·[∂nll/∂out | ∂KL/∂μ | ∂KL/∂s]`` (formulas in ``vae_distributions``);
     the sampler's share of ∂/∂μ, ∂/∂s is added by ``VAE.backward``. ``last`` holds the
-    per-image (nll, kl) arrays of the latest forward, for curves and tables.
+    per-image (nll, kl) arrays of the latest forward; ``tally`` sums (nll, kl, images)
+    over forwards since ``take_tally()`` last emptied it (per-epoch reconstruction and KL
+    curves without another pass over the data).
     Shapes: packed ``(N, D_out + 2K)``, target ``(N, ...)`` with D pixels; gradient as packed.
     """
 
@@ -133,6 +135,13 @@ class ELBOLoss(Loss):
         super().__init__(reduction)
         self.latent_dim, self.decoder_kind, self.latent = int(latent_dim), decoder_kind, latent
         self.last: tuple[np.ndarray, np.ndarray] | None = None
+        self.tally = [0.0, 0.0, 0]
+
+    def take_tally(self) -> tuple[float, float, int]:
+        """(Σ nll, Σ kl, images) since the last call, and empty the tally."""
+        out = tuple(self.tally)
+        self.tally = [0.0, 0.0, 0]
+        return out
 
     @classmethod
     def for_model(cls, vae: VAE, reduction: str = "mean") -> ELBOLoss:
@@ -154,6 +163,9 @@ class ELBOLoss(Loss):
         scale = 1.0 / len(packed) if self.reduction == "mean" and len(packed) else 1.0
         self._grad = np.concatenate([d_out, d_mu, d_s], axis=1) * packed.dtype.type(scale)
         self.last = (nll, kl)
+        self.tally[0] += float(nll.sum(dtype=np.float64))
+        self.tally[1] += float(kl.sum(dtype=np.float64))
+        self.tally[2] += len(packed)
         return float((nll + kl).sum(dtype=np.float64)) * scale
 
 

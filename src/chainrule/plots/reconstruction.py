@@ -20,22 +20,38 @@ import numpy as np
 from . import _plt, _save
 
 
+def tile(images: Sequence[np.ndarray] | np.ndarray, rows: int, cols: int,
+         gap: int = 2) -> np.ndarray:
+    """Images (each (H, W) or (1, H, W)) laid row-major on one canvas with ``gap`` pixels of
+    white between them (one imshow draws many images much faster than one axis each)."""
+    first = np.asarray(images[0])
+    h, w = first.shape[-2:]
+    canvas = np.ones((rows * (h + gap) - gap, cols * (w + gap) - gap), dtype=np.float32)
+    for k, img in enumerate(images[:rows * cols]):
+        i, j = divmod(k, cols)
+        canvas[i * (h + gap):i * (h + gap) + h, j * (w + gap):j * (w + gap) + w] = \
+            np.clip(np.asarray(img, dtype=np.float32).reshape(h, w), 0.0, 1.0)
+    return canvas
+
+
 def _rows(rows: Sequence[tuple[str, np.ndarray]], title: str, path: str | Path) -> Path:
     plt = _plt()
     n = max(len(r[1]) for r in rows)
-    fig, axes = plt.subplots(len(rows), n, figsize=(1.0 * n + 1.2, 1.05 * len(rows) + 0.5),
-                             squeeze=False)
-    for i, (label, images) in enumerate(rows):
-        for j in range(n):
-            ax = axes[i][j]
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if j < len(images):
-                img = np.asarray(images[j], dtype=np.float32).reshape(images[j].shape[-2:])
-                ax.imshow(np.clip(img, 0.0, 1.0), cmap="gray", vmin=0.0, vmax=1.0)
-            if j == 0:
-                ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
-    fig.suptitle(title)
+    h = np.asarray(rows[0][1][0]).shape[-2]
+    strips = []
+    for _, images in rows:
+        strip = tile(images, 1, n)
+        if strip.shape[1] < n * (h + 2) - 2:         # a short row: pad with white
+            strip = np.pad(strip, ((0, 0), (0, n * (h + 2) - 2 - strip.shape[1])),
+                           constant_values=1.0)
+        strips += [strip, np.ones((2, strip.shape[1]), dtype=np.float32)]
+    canvas = np.concatenate(strips[:-1], axis=0)
+    fig, ax = plt.subplots(figsize=(0.8 * n + 1.6, 0.8 * len(rows) + 0.7))
+    ax.imshow(canvas, cmap="gray", vmin=0.0, vmax=1.0)
+    ax.set_yticks([(h + 2) * i + h / 2 for i in range(len(rows))])
+    ax.set_yticklabels([label for label, _ in rows], fontsize=8)
+    ax.set_xticks([])
+    ax.set_title(title)
     return _save(fig, path)
 
 
