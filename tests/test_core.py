@@ -188,3 +188,17 @@ def test_repr():
                            "  (2): Linear(3, 2, bias=True)\n)")
     assert repr(Sequential(mlp())).count("\n    (0): Linear") == 1
     assert repr(cr.LeakyReLU(0.2)) == "LeakyReLU(negative_slope=0.2)"
+
+
+def test_train_and_eval_set_the_mode_of_model_calls():
+    x = np.ones((64, 50), dtype=np.float32)
+    model = cr.Sequential(cr.Linear(50, 50, rng=0), cr.Dropout(0.5, rng=1))
+    inference = model.forward(x)
+    assert not model.training and np.array_equal(model(x), inference)
+    assert model.train() is model and all(m.training for m in model.modules())
+    dropped = model(x)
+    assert (dropped == 0).mean() > 0.3                         # dropout is active
+    np.testing.assert_array_equal(model(x, training=False), inference)   # explicit wins
+    model.eval()
+    assert not any(m.training for m in model.modules())
+    np.testing.assert_array_equal(model(x), inference)

@@ -33,7 +33,7 @@ def test_round_trip_model_optimizer_and_meta(tmp_path):
     model = _mlp()
     opt = Adam(model.parameters(), lr=1e-2)
     _train_a_bit(model, opt)
-    path = cr.save(tmp_path / "ck.npz", model, opt, epoch=3, config={"hidden": [5]},
+    path = cr.save(model, tmp_path / "ck.npz", opt, epoch=3, config={"hidden": [5]},
                    score=np.float64(0.5))
     with np.load(path, allow_pickle=False) as f:
         keys = set(f.files)
@@ -54,13 +54,13 @@ def test_round_trip_model_optimizer_and_meta(tmp_path):
 
 
 def test_load_meta_only_and_keeps_path_name(tmp_path):
-    path = cr.save(tmp_path / "weights.ckpt", _mlp(), note="x")
+    path = cr.save(_mlp(), tmp_path / "weights.ckpt", note="x")
     assert path.name == "weights.ckpt" and path.exists()
     assert cr.load(str(path)) == {"note": "x"}
 
 
 def test_other_architecture_is_a_clear_value_error(tmp_path):
-    path = cr.save(tmp_path / "a.npz", _mlp(hidden=5))
+    path = cr.save(_mlp(hidden=5), tmp_path / "a.npz")
     with pytest.raises(ValueError, match=r"a\.npz.*shape"):
         cr.load(path, _mlp(hidden=6))
     deeper = cr.Sequential(*_mlp(), cr.ReLU(), cr.Linear(3, 3))
@@ -72,17 +72,17 @@ def test_optimizer_mismatch_and_absent_optimizer(tmp_path):
     model = _mlp()
     opt = SGD(model.parameters(), lr=0.1, momentum=0.9)
     _train_a_bit(model, opt)
-    path = cr.save(tmp_path / "a.npz", model, opt)
+    path = cr.save(model, tmp_path / "a.npz", opt)
     with pytest.raises(CheckpointError, match="SGD.*Adam"):
         cr.load(path, optimizer=Adam(model.parameters()))
-    bare = cr.save(tmp_path / "b.npz", model)
+    bare = cr.save(model, tmp_path / "b.npz")
     with pytest.raises(CheckpointError, match="no optimizer state"):
         cr.load(bare, model, SGD(model.parameters(), lr=0.1))
 
 
 @pytest.mark.parametrize("damage", ["truncate", "garbage", "empty"])
 def test_corrupted_file_names_the_file(tmp_path, damage):
-    path = cr.save(tmp_path / "ck.npz", _mlp())
+    path = cr.save(_mlp(), tmp_path / "ck.npz")
     raw = path.read_bytes()
     if damage == "truncate":
         path.write_bytes(raw[: len(raw) // 2])
@@ -103,14 +103,14 @@ def test_foreign_npz_and_missing_file(tmp_path):
 
 
 def test_atomic_write_keeps_old_file_when_writing_fails(tmp_path, monkeypatch):
-    path = cr.save(tmp_path / "ck.npz", _mlp(), version=1)
+    path = cr.save(_mlp(), tmp_path / "ck.npz", version=1)
 
     def boom(*args, **kwargs):
         raise OSError("disk full")
 
     monkeypatch.setattr(np, "savez", boom)
     with pytest.raises(OSError, match="disk full"):
-        cr.save(path, _mlp(seed=3), version=2)
+        cr.save(_mlp(seed=3), path, version=2)
     monkeypatch.undo()
     assert cr.load(path) == {"version": 1}
     assert os.listdir(tmp_path) == ["ck.npz"]  # no temporary file left behind
@@ -121,3 +121,17 @@ def test_object_arrays_refused(tmp_path):
         save_arrays(tmp_path / "x.npz", {"a": np.array([{}, 1], dtype=object)})
     save_arrays(tmp_path / "y.npz", {"a": np.arange(3)})
     assert np.array_equal(load_arrays(tmp_path / "y.npz")["a"], np.arange(3))
+
+
+def test_save_takes_pytorchs_order_and_the_old_order_warns(tmp_path):
+    model = _mlp()
+    new = cr.save(model, tmp_path / "new.npz", note="n")
+    with pytest.warns(DeprecationWarning, match=r"cr.save\(model, path\)"):
+        old = cr.save(tmp_path / "old.npz", model, note="n")
+    for path in (new, old):
+        fresh = _mlp(seed=7)
+        assert cr.load(path, fresh) == {"note": "n"}
+        for a, b in zip(fresh.parameters(), model.parameters()):
+            np.testing.assert_array_equal(a.data, b.data)
+    with pytest.raises(TypeError, match="expected a Module first"):
+        cr.save(tmp_path / "x.npz", tmp_path / "y.npz")

@@ -58,7 +58,7 @@ SCRIPT = textwrap.dedent('''
     hist = train.fit(model, cr.SoftmaxCrossEntropy(), opt, loader, val, epochs=4, val_every=5,
                      callbacks=callbacks, resume_from=ckpt if mode == "resume" else None,
                      config={"seed": 0})
-    cr.save(out, model, opt, epoch_log=hist.epoch_log, step_log=hist.step_log)
+    cr.save(model, out, opt, epoch_log=hist.epoch_log, step_log=hist.step_log)
 ''')
 
 KILL_AT = 26  # 19 batches per epoch: step 26 is batch 7 of epoch 2; last checkpoint step 21
@@ -146,7 +146,7 @@ def test_resume_in_process_from_epoch_checkpoint(tmp_path):
 def test_resume_refuses_plain_weights_and_other_models(tmp_path):
     model = cr.Sequential(cr.Linear(3, 2, rng=0))
     opt = cr.optim.SGD(model.parameters(), lr=0.1)
-    cr.save(tmp_path / "w.npz", model)
+    cr.save(model, tmp_path / "w.npz")
     loader = cr.data.DataLoader(np.zeros((4, 3), np.float32), np.zeros(4, np.int64), 2)
     with pytest.raises(ValueError, match="no training state"):
         train.fit(model, cr.SoftmaxCrossEntropy(), opt, loader, epochs=1,

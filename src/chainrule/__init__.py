@@ -7,7 +7,7 @@
 from . import data, gradcheck, init, metrics, models, optim, train
 from .backend import DEFAULT_DTYPE, as_rng, get_array_module
 from .core import Module, Parameter, Sequential
-from .io import load, save
+from .io import load, load_model, save
 from .layers import (
     ACTIVATIONS,
     GRU,
@@ -56,8 +56,8 @@ __all__ = [
     "GlobalAvgPool2d", "Identity", "ImprovedSigmoid", "LeakyReLU", "Linear", "Loss", "MSELoss",
     "MaxPool2d", "Module", "Parameter", "ReLU", "Reshape", "Sequential", "Sigmoid", "Softmax",
     "SoftmaxCrossEntropy", "Tanh", "Upsample2d", "ZeroPad2d", "activation", "as_rng", "data",
-    "get_array_module", "get_num_threads", "gradcheck", "init", "load", "metrics", "models",
-    "num_threads", "optim", "save", "set_num_threads", "train",
+    "get_array_module", "get_num_threads", "gradcheck", "init", "load", "load_model", "metrics",
+    "models", "num_threads", "optim", "save", "set_num_threads", "train",
 ]
 # Sequence convolutions and pools (issue 11).
 __all__ += ["AvgPool1d", "Conv1d", "ConvLSTM1d", "ConvLSTM2d", "GlobalAvgPool1d",

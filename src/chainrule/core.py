@@ -7,7 +7,9 @@ what ``backward`` will need (overwritten on every call, never appended).
 ``backward(dy)`` takes ∂L/∂y, *adds* ∂L/∂θ into each ``Parameter.grad`` and returns
 ∂L/∂x. Gradients accumulate: two backward calls give twice the gradient, and the
 training loop calls ``zero_grad()``. ``backward`` before ``forward`` raises
-``RuntimeError``. ``__call__`` is ``forward``.
+``RuntimeError``. ``model(x)`` calls ``forward``; after ``model.train()`` it passes
+``training=True`` unless the call says otherwise (``model.eval()`` switches back; inference is
+the default, unlike PyTorch, because ``forward``'s own default is ``training=False``).
 
 Attribute assignment registers children the way PyTorch does: assigning a
 ``Parameter`` or a ``Module`` to an attribute records it under that name, so
@@ -113,8 +115,26 @@ class Module:
         """Accumulate parameter gradients and return ∂L/∂x."""
         raise NotImplementedError(f"{type(self).__name__} does not implement backward")
 
+    #: The mode ``model(x)`` runs in when no ``training=`` is passed; set by ``train()`` /
+    #: ``eval()``. ``forward`` itself keeps its explicit ``training=False`` default.
+    training: bool = False
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.training and "training" not in kwargs:
+            kwargs["training"] = True
         return self.forward(*args, **kwargs)
+
+    def train(self, mode: bool = True) -> Module:
+        """Make ``model(x)`` run in training mode (dropout, noise, batch statistics) for this
+        module and every child, like PyTorch's ``train()``; returns ``self``. An explicit
+        ``training=`` argument always wins, and ``fit`` passes it explicitly."""
+        for m in self.modules():
+            object.__setattr__(m, "training", bool(mode))
+        return self
+
+    def eval(self) -> Module:
+        """Make ``model(x)`` run in inference mode again (the default); returns ``self``."""
+        return self.train(False)
 
     def _cached(self, value: Any) -> Any:
         """Return a forward cache entry, or raise the protocol's error if forward has not run."""

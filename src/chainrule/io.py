@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -195,11 +196,22 @@ def load_model(path: PathLike) -> tuple[Module, dict[str, Any]]:
     return model, meta
 
 
-def save(path: PathLike, model: Module, optimizer: Any = None, **meta: Any) -> Path:
-    """Save ``model`` (and ``optimizer``) state plus JSON ``meta`` to ``path``, atomically.
+def save(model: Module, path: PathLike, optimizer: Any = None, **meta: Any) -> Path:
+    """Save ``model`` (and ``optimizer``) state plus JSON ``meta`` to ``path``, atomically;
+    return the path. PyTorch's argument order (``torch.save(obj, f)``).
 
-    ``meta`` values must be JSON-serialisable (NumPy scalars and arrays are converted).
+    ``meta`` values must be JSON-serialisable (NumPy scalars and arrays are converted). The
+    file gets the permissions of any other new file (the umask). ``cr.load(path, model)`` puts
+    the state back into a model you built; ``cr.load_model(path)`` rebuilds the model from a
+    ``chainrule train`` file. The older order ``save(path, model)`` still works and warns.
     """
+    if not isinstance(model, Module) and isinstance(path, Module):
+        warnings.warn("cr.save(path, model) is deprecated: use cr.save(model, path), "
+                      "PyTorch's order", DeprecationWarning, stacklevel=2)
+        model, path = path, model
+    if not isinstance(model, Module):
+        raise TypeError(f"cr.save(model, path): expected a Module first, got "
+                        f"{type(model).__name__}")
     arrays: dict[str, np.ndarray] = {"format": np.array(FORMAT)}
     arrays.update({f"model/{k}": v for k, v in model.state_dict().items()})
     if optimizer is not None:

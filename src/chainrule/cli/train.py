@@ -211,7 +211,7 @@ def _train_locked(args: argparse.Namespace, out: Path) -> int:
               "smaller --lr)", file=sys.stderr)
         return 1
     seconds = time.perf_counter() - t0
-    cr.save(out / "model.npz", model, model_config=config, dataset=args.dataset, seed=args.seed)
+    cr.save(model, out / "model.npz", model_config=config, dataset=args.dataset, seed=args.seed)
 
     metrics: dict[str, Any] = {"dataset": args.dataset, "train_source": ds.source,
                                "epochs": len(history.epoch_log), "seed": args.seed}
