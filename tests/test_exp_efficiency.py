@@ -1,0 +1,92 @@
+"""efficiency (quick): counted costs match hand counts and summary, the pruned models are
+really smaller, Han's per-layer sparsities are reached exactly, the node-pruning rows cover
+every criterion, bars are computed from the numbers, and a seed reproduces metrics.json."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from chainrule import plots
+from chainrule.lab.runner import run_experiment
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    return run_experiment("efficiency", quick=True, seed=0,
+                          out_root=tmp_path_factory.mktemp("runs"))
+
+
+def test_hand_check_and_costs(run):
+    m = run.metrics
+    assert m["hand_check"] == {"params_by_hand": 266_610, "params_summary": 266_610,
+                               "macs_by_hand": 266_200, "macs_summary": 266_200}
+    costs = {r["model"]: r for r in m["costs"]}
+    lenet = costs["LeNet-300-100"]
+    assert lenet["parameters"] == 266_610 and lenet["macs"] == 266_200
+    assert lenet["weight_bytes"] == 4 * 266_610
+    # inference keeps one layer's input + output: 784 + 300 floats is the largest pair
+    assert lenet["act_inference_bytes"] == 4 * (784 + 300)
+    # training keeps the input and every output: 784 + 300 + 300 + 100 + 100 + 10
+    assert lenet["act_training_bytes"] == 4 * (784 + 300 + 300 + 100 + 100 + 10)
+    # the dense file holds the weights and a little framing
+    assert 4 * 266_610 < lenet["file_bytes"] < 4 * 266_610 + 8_000
+    # CNNs reuse weights across positions: many MACs per parameter; MLPs one
+    assert costs["cnn-shapes same"]["macs"] > 10 * costs["cnn-shapes same"]["parameters"]
+    assert costs["MLP 784-100-50-10"]["macs"] == 784 * 100 + 100 * 50 + 50 * 10
+    for r in m["costs"]:
+        assert r["act_training_bytes"] >= r["act_inference_bytes"] > 0
+
+
+def test_han_sparsities_exact(run):
+    han = run.metrics["han"]
+    expected = round(0.08 * 784 * 300) + round(0.09 * 300 * 100) + round(0.26 * 100 * 10)
+    assert han["nonzero"] == expected == han["rounds"][-1]["nonzero"]
+    assert han["compression"] == pytest.approx(266_200 / expected)
+    assert han["bar_compression"] is True
+    assert han["error_increase_points"] == pytest.approx(
+        100 * (han["pruned_test_error"] - han["baseline_test_error"]))
+    assert han["bar_error"] == (han["error_increase_points"] <= 0.1)
+
+
+def test_node_pruning_really_shrinks(run):
+    m = run.metrics
+    rows = m["node_rows"]
+    crits = {r["criterion"] for r in rows}
+    assert crits == {"weight_l2", "outgoing_l1", "mean_activation", "apoz", "taylor", "merge",
+                     "magnitude"}
+    for r in rows:
+        if r["criterion"] == "magnitude":
+            assert r["nonzero_weights"] < r["parameters"]
+    lenet_half = [r for r in rows if r["model"] == "LeNet-300-100" and r["fraction"] == 0.5
+                  and r["criterion"] != "magnitude"]
+    # 300-100 hidden units → 150-50: 784·150 + 150 + 150·50 + 50 + 50·10 + 10
+    assert {r["parameters"] for r in lenet_half} == {784 * 150 + 150 + 150 * 50 + 50 + 510}
+    node = m["node"]
+    assert node["file_bytes"] < node["dense_file_bytes"] / 2
+    files = m["file_bytes"]
+    dense, han_dense = files["dense LeNet-300-100"], files["Han-pruned, dense file"]
+    assert han_dense == dense                                 # zeros cost as much as weights
+    assert files["Han-pruned, CSR file"] < dense / 5
+    assert node["bar_accuracy"] == (node["accuracy_loss_points"] <= 0.5)
+    assert set(m["bars"]) == {"han_compression_10x", "han_error_within_0.1_points",
+                              "node_removed_50pct", "node_accuracy_within_0.5_points"}
+    jac = np.array(m["disagreement"]["jaccard"])
+    np.testing.assert_allclose(np.diag(jac), 1.0)
+    np.testing.assert_allclose(jac, jac.T)
+
+
+def test_figures_and_report(run):
+    for fig in ("pareto", "memory_per_layer", "node_pruning", "size_and_time"):
+        assert (run.path / "figures" / f"{fig}.png").stat().st_size > 5000
+    cols = plots.read_csv(run.path / "node_pruning.csv")
+    assert len(cols["criterion"]) == len(run.metrics["node_rows"])
+    md = (run.path / "report.md").read_text()
+    assert "smoke test" in md and "1 MAC = 2 FLOPs" in md
+    assert (run.path / "timings.json").exists()
+    assert "latency" not in (run.path / "metrics.json").read_text()
+
+
+def test_same_seed_reproduces_metrics_json(run, tmp_path):
+    again = run_experiment("efficiency", quick=True, seed=0, out_root=tmp_path)
+    assert (again.path / "metrics.json").read_bytes() == (run.path / "metrics.json").read_bytes()
