@@ -63,3 +63,21 @@ def test_screenshot_of_the_report(tmp_path, report):
     keep = os.environ.get("CHAINRULE_KEEP_SCREENSHOT")
     if keep:
         shutil.copy(shot, keep)
+
+
+@pytest.mark.parametrize("width", [1300, 800])
+def test_a_wide_table_scrolls_inside_its_box_not_the_page(tmp_path, toy_experiments,  # noqa: F811
+                                                          width):
+    import json
+
+    [run] = toy_runs(tmp_path / "runs", seeds=(0,))
+    report = json.loads((run / "report.json").read_text())
+    headers = [f"column {i}" for i in range(24)]
+    report["blocks"].append({"type": "table", "headers": headers, "caption": "wide",
+                             "rows": [[f"{1234567.891 * (i + 1):,.3f}" for i in range(24)]]})
+    (run / "report.json").write_text(json.dumps(report))
+    page = write_html(tmp_path / "runs", tmp_path / "report.html")
+    proc = _chromium(tmp_path, "--dump-dom", f"--window-size={width},900", page.as_uri())
+    found = re.search(r'data-overflow="(\d+)"', proc.stdout)
+    assert found, f"no overflow mark (rc {proc.returncode}): {proc.stderr[-800:]}"
+    assert int(found.group(1)) == 0          # the page itself never scrolls sideways

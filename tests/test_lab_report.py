@@ -68,3 +68,23 @@ def test_inline_markdown_escapes_html():
     assert inline_markdown("**a** `<b>` *c*") == (
         "<strong>a</strong> <code>&lt;b&gt;</code> <em>c</em>")
     assert inline_markdown("2*3*4 = 24") == "2*3*4 = 24"
+
+
+def test_html_flags_quick_runs_and_names_no_local_path(tmp_path, toy_experiments):  # noqa: F811
+    [quick] = toy_runs(tmp_path / "runs", seeds=(5,))
+    page = render_html({"toy-ok": quick})
+    assert page.count('class="smoke"') == 2          # the page's banner and the section's
+    assert "1 of 1 section(s) come from quick presets" in page
+    assert f"<b>Run directory:</b> toy-ok/{quick.name}" in page
+    assert str(tmp_path) not in page
+    full = run_experiment("toy-ok", quick=False, seed=6, out_root=tmp_path / "full").path
+    assert 'class="smoke"' not in render_html({"toy-ok": full})
+
+
+def test_html_tables_scroll_in_their_box_and_numbers_do_not_wrap():
+    html_ = render_html({})
+    assert ".tablebox{overflow-x:auto" in html_ and "td{white-space:nowrap}" in html_
+    from chainrule.lab.html import render_blocks
+
+    out = render_blocks(None, [{"type": "table", "headers": ["a"], "rows": [["1"]]}])
+    assert out.startswith('<div class="tablebox"><table>') and out.endswith("</table></div>")

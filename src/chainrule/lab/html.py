@@ -48,13 +48,24 @@ figcaption{font-style:italic;color:#555}pre{background:#f6f6f6;padding:.6em;over
 .mark{font-size:.85em;padding:0 .35em;border-radius:3px;background:#e8f5e9}
 .mark.failed{background:#ffdede}.mark.skipped{background:#fff3c4}
 .problems ul{margin:.2em 0}
+.tablebox{overflow-x:auto;max-width:100%}td{white-space:nowrap}td:first-child{white-space:normal;
+min-width:12em}caption{caption-side:bottom;text-align:left;font-style:italic;color:#555;
+white-space:normal}
+.smoke{background:#fff7e6;border-left:4px solid #e69f00;padding:.4em .8em;font-size:.92em}
+@media print{body{max-width:none;margin:0}nav{page-break-after:always}
+section{page-break-before:always}.tablebox{overflow:visible}td{white-space:normal}
+a{color:inherit;text-decoration:none}}
 """
+_SMOKE = ("Smoke test (quick preset): seconds of training on a subset of the data, so the "
+          "numbers below are not meaningful results. `make run` (the full presets) gives them.")
 
 _SCRIPT = """
 function markImages(){var imgs=document.querySelectorAll('img');var n=0;
 for(var i=0;i<imgs.length;i++){var ok=imgs[i].complete&&imgs[i].naturalWidth>0;
 imgs[i].setAttribute('data-loaded',ok?'1':'0');if(ok){n++;}}
-document.body.setAttribute('data-images-loaded',n+'/'+imgs.length);}
+document.body.setAttribute('data-images-loaded',n+'/'+imgs.length);
+var d=document.documentElement;document.body.setAttribute('data-overflow',
+Math.max(0,d.scrollWidth-d.clientWidth));}
 window.addEventListener('load',markImages);
 """
 
@@ -142,7 +153,8 @@ def render_blocks(run_dir: Path, blocks: list[Any]) -> str:
             rows = "".join("<tr>" + "".join(f"<td>{inline_markdown(str(c))}</td>" for c in r)
                            + "</tr>" for r in b["rows"])
             cap = f"<caption>{inline_markdown(b['caption'])}</caption>" if b.get("caption") else ""
-            parts.append(f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+            parts.append(f'<div class="tablebox"><table>{cap}<thead><tr>{head}</tr></thead>'
+                         f"<tbody>{rows}</tbody></table></div>")
     return "\n".join(parts)
 
 
@@ -160,7 +172,8 @@ def _meta(run: dict[str, Any]) -> str:
                             f"(NumPy {cfg.get('numpy_version', '?')})")),
         ("Run time", (f"{seconds:.1f} s" if seconds is not None else "?")
          + f", started {timing.get('started', '?')}"),
-        ("Status", status), ("Run directory", str(run["path"])),
+        ("Status", status),
+        ("Run directory", f"{run['path'].parent.name}/{run['path'].name}"),
     ]
     body = "<br>".join(f"<b>{k}:</b> {html.escape(str(v))}" for k, v in rows)
     cls = {"ok": "meta", "skipped": "meta skipped"}.get(status, "meta failed")
@@ -199,7 +212,9 @@ def _mark(run: dict[str, Any], newer: list[Path] | None = None) -> str:
 def _section(name: str, run: dict[str, Any], newer: list[Path]) -> str:
     try:
         blocks = run["report"]["blocks"]
-        body = (f"{_meta(run)}\n{_newer(run, newer)}{_problems(run)}\n"
+        smoke = (f'<div class="smoke">{inline_markdown(_SMOKE)}</div>'
+                 if run["config"].get("quick") is True else "")
+        body = (f"{smoke}{_meta(run)}\n{_newer(run, newer)}{_problems(run)}\n"
                 f"{render_blocks(run['path'], blocks)}")
     except Exception as exc:  # noqa: BLE001  (one bad run must not stop the page)
         body = _notice(f"This run could not be rendered: {type(exc).__name__}: "
@@ -220,6 +235,10 @@ def render_html(runs: dict[str, Path], *, title: str = "chainrule lab report",
     sections = [_section(name, run, newer.get(name, [])) for name, run in loaded.items()]
     when = _dt.datetime.now().isoformat(timespec="seconds")
     empty = "<p>No runs found.</p>" if not loaded else ""
+    n_quick = sum(r["config"].get("quick") is True for r in loaded.values())
+    if n_quick:
+        empty += (f'<div class="smoke"><b>{n_quick} of {len(loaded)} section(s) come from '
+                  f"quick presets.</b> {inline_markdown(_SMOKE)}</div>")
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f"<title>{html.escape(title)}</title><style>{_CSS}</style>"
             f"<script>{_SCRIPT}</script></head><body>"
