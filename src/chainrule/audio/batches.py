@@ -12,8 +12,8 @@ Every speech clip is resampled to ``rate`` with ``scipy.signal.resample_poly``, 
 [0, ``background_volume``].
 ``align="center"`` centres a short clip in its second instead of starting it at 0 (FSDD's
 clips are trimmed, so a shift to the left would otherwise cut the word). ``pad="stretch"``
-is the ablation of zero padding: each clip is resampled to exactly one second (a resize, as
-one resizes images) and shifts wrap around (``np.roll``) instead of filling with zeros.
+is the ablation of zero padding: each clip is interpolated to exactly one second (a resize,
+as one resizes images) and shifts wrap around (``np.roll``) instead of filling with zeros.
 Seeded: the same seed gives the same batches. ``get_data`` returns ``(x (N, rate) float32, y
 int64, applied)`` where ``applied`` records for each clip what was done.
 """
@@ -23,7 +23,7 @@ from __future__ import annotations
 from math import gcd
 
 import numpy as np
-from scipy.signal import resample, resample_poly
+from scipy.signal import resample_poly
 
 SILENCE, UNKNOWN = "_silence_", "_unknown_"
 
@@ -36,10 +36,13 @@ def fit_length(x: np.ndarray, n: int) -> np.ndarray:
 
 def place(x: np.ndarray, n: int, align: str = "start", pad: str = "zeros") -> np.ndarray:
     """A clip as exactly ``n`` samples: zero-padded at the end (``start``) or both sides
-    (``center``), or resampled to ``n`` (``pad="stretch"``)."""
+    (``center``), or linearly interpolated to ``n`` (``pad="stretch"``, a resize)."""
     x = np.asarray(x, np.float32)
     if pad == "stretch":
-        return resample(x, n).astype(np.float32) if len(x) != n else x.copy()
+        if len(x) == n or len(x) < 2:
+            return fit_length(x, n)
+        return np.interp(np.linspace(0.0, len(x) - 1.0, n), np.arange(len(x)),
+                         x).astype(np.float32)
     if pad != "zeros":
         raise ValueError(f"pad must be 'zeros' or 'stretch', got {pad!r}")
     if align == "start":

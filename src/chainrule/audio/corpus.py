@@ -45,6 +45,9 @@ BABBLE_TEXT = {
     "pl": "Jutro rano pojedziemy nad jezioro, jeżeli pogoda będzie ładna.",
 }
 ALLISON = "Allison"
+# Where Debian's asterisk-core-sounds-en-wav and asterisk-moh-opsound-wav install.
+ASTERISK_SOUNDS = "/usr/share/asterisk/sounds/en_US_f_Allison"
+ASTERISK_MOH = "/usr/share/asterisk/moh"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,128 @@
+"""keyword-spotting (quick): every recipe row measured in one run, speaker-disjoint folds
+(keywords and unknown words), the test conditions, the confusion matrix, the model's size,
+figures, the smoke-test reading, and the same numbers for a row run alone (same seed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from chainrule.audio.batches import place, shift
+from chainrule.lab.experiments import _kws_parts as P
+from chainrule.lab.runner import run_experiment
+from resources import require
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    for name in ("fsdd", "espeak-ng", "flite", "asterisk-sounds"):
+        require(name)
+    return run_experiment("keyword-spotting", quick=True, seed=0,
+                          out_root=tmp_path_factory.mktemp("runs"))
+
+
+def test_recipes_are_full_each_removed_plain_each_added():
+    rows = P.recipes()
+    assert len(rows) == 2 + 2 * len(P.TECHNIQUES)
+    on = {k: v for k, _, v in rows}
+    assert on["full"] == set(P.TECHNIQUES) and on["plain"] == set()
+    for t in P.TECHNIQUES:
+        assert on[f"no_{t}"] == set(P.TECHNIQUES) - {t} and on[f"only_{t}"] == {t}
+
+
+def test_knobs_switch_each_technique_off_as_tf_names_it():
+    from chainrule.lab.experiments.keyword_spotting import Config
+
+    c = Config()
+    full, plain = P.knobs(c, frozenset(P.TECHNIQUES)), P.knobs(c, frozenset())
+    assert full == {"time_shift_ms": 100.0, "pad": "zeros", "gain_range": (0.25, 2.0),
+                    "background_frequency": 0.8, "background_volume": 0.1,
+                    "silence_percentage": 10.0, "unknown_percentage": 10.0,
+                    "balance": "uniform"}
+    assert plain["time_shift_ms"] == 0.0 and plain["pad"] == "stretch"
+    assert plain["gain_range"] == (1.0, 1.0) and plain["background_frequency"] == 0.0
+    assert plain["silence_percentage"] == plain["unknown_percentage"] == 0.0
+    assert plain["balance"] == "found"
+
+
+def test_every_row_and_condition_measured_in_the_run(run):
+    rows = run.metrics["rows"]
+    assert list(rows) == [k for k, _, _ in P.recipes()]
+    for r in rows.values():
+        assert set(r) == set(P.CONDITIONS)
+        for c in r.values():
+            assert 0.0 <= c["mean"] <= 1.0 and len(c["folds"]) == 1
+
+
+def test_folds_never_share_a_speaker(run):
+    rec_speakers = {"george", "jackson", "lucas", "nicolas", "theo", "yweweler"}
+    for f in run.metrics["folds"]:
+        assert not set(f["train_speakers"]) & set(f["test_speakers"])
+        assert set(f["train_speakers"]) | set(f["test_speakers"]) == rec_speakers
+        assert "Allison" not in f["train_speakers"]          # the unknown-word test speaker
+    d = run.metrics["data"]
+    assert set(d["train_voices"]) <= set(d["voices"]) and len(d["train_voices"]) == 3
+    pairs = P.speaker_pairs(sorted(rec_speakers))
+    assert sorted(s for p in pairs for s in p) == sorted(rec_speakers)
+    assert pairs[0] == ("nicolas", "lucas")                  # which_set's validation pair
+
+
+def test_confusion_counts_digits_unknown_words_and_noise(run):
+    cm = np.array(run.metrics["confusion"])
+    f = run.metrics["folds"][0]
+    assert cm.shape == (12, 12)
+    assert cm[2:].sum() == f["test_clips"] == 2 * 20          # quick: 20 per test speaker
+    assert cm[0].sum() == 20                                  # quick: n_silence_test
+    assert cm[1].sum() == run.metrics["data"]["unknown_test_words"]
+    fa = run.metrics["rows"]["full"]["unknown_fa"]["mean"]
+    assert fa == pytest.approx(cm[1, 2:].sum() / cm[1].sum())
+
+
+def test_model_size_reported(run):
+    from chainrule.models.kws import KeywordCNN
+
+    s = KeywordCNN((1, 98, 40), 12, (4, 4, 8), rng=0).summary((1, 98, 40))
+    assert run.metrics["model"] == {"parameters": s.trainable_params, "macs": s.total_macs}
+    # conv 5x5 (1->4), 3x3 (4->4), 3x3 (4->8) without bias, 3 BN (2c), linear 8*13*5 -> 12
+    assert s.trainable_params == 25 * 4 + 36 * 4 + 36 * 8 + 2 * 16 + 8 * 13 * 5 * 12 + 12
+
+
+def test_test_conditions_are_the_clean_clips_transformed():
+    rng = np.random.default_rng(0)
+    fold = P.Fold("t", ("a",), ("b",), [], np.array([]), np.array([]),
+                  [rng.uniform(-0.3, 0.3, 5000).astype(np.float32) for _ in range(3)],
+                  np.array([1, 2, 3]))
+    unk = type("U", (), {"waves": (np.ones(3000, np.float32),)})()
+    noise = [("n", rng.uniform(-1, 1, 20000).astype(np.float32))]
+    s = P.test_sets(fold, unk, noise, "zeros", 4, seed=1)
+    clean = s["clean"]
+    np.testing.assert_array_equal(clean[0], place(fold.test_waves[0], 8000, "center"))
+    np.testing.assert_array_equal(s["shift+100"][1], shift(clean[1], 800))
+    np.testing.assert_array_equal(s["shift-100"][2], shift(clean[2], -800))
+    np.testing.assert_allclose(s["gain-12dB"], clean * 0.25)
+    for snr in (20, 10, 0):
+        e = s[f"snr{snr}"] - clean
+        got = 10 * np.log10((clean ** 2).mean(axis=1) / (e ** 2).mean(axis=1))
+        np.testing.assert_allclose(got, snr, atol=0.1)
+    assert s["silence_fa"].shape == (4, 8000) and np.abs(s["silence_fa"]).max() <= 1.0
+    again = P.test_sets(fold, unk, noise, "zeros", 4, seed=1)
+    assert all(np.array_equal(again[c], s[c]) for c in s)
+
+
+def test_figures_and_smoke_reading(run):
+    for fig in ("conditions_noise", "conditions_shift_level", "conditions_false_accepts",
+                "full_confusion", "batch", "batch_generation"):
+        assert (run.path / "figures" / f"{fig}.png").stat().st_size > 5000
+    md = (run.path / "report.md").read_text()
+    assert "smoke test" in md and "Outside audio" in md
+    assert "better by" not in md and "worse by" not in md    # no claims from a smoke test
+    with np.load(run.path / "batch.npz") as f:
+        assert f["x"].shape == (6, 8000) and f["features"].shape == (6, 98, 40)
+
+
+def test_a_row_run_alone_reproduces_its_numbers(run, tmp_path):
+    """Same seed → same batches, same weights, same scores, whichever other rows run."""
+    alone = run_experiment("keyword-spotting", quick=True, seed=0, out_root=tmp_path,
+                           overrides={"rows": ("no_silence",), "anchor": False})
+    assert list(alone.metrics["rows"]) == ["no_silence"]
+    assert alone.metrics["rows"]["no_silence"] == run.metrics["rows"]["no_silence"]
