@@ -131,3 +131,38 @@ def test_threads_flag_and_module_entry_point():
     assert out.stdout.strip() == f"chainrule {cr.__version__}"
     assert main(["gradcheck", "--threads", "1"]) == 0
     assert main(["gradcheck", "--threads", "0"]) == 2
+
+
+def test_train_prints_one_line_per_epoch_unless_quiet(tmp_path, capsys):
+    args = ["train", "--dataset", "digits", "--hidden", "16", "--activation", "relu", "--epochs",
+            "2", "--seed", "1", "--threads", "1"]
+    assert main([*args, "--out", str(tmp_path / "a")]) == 0
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("epoch ")]
+    assert [ln.split(" ·")[0] for ln in lines] == ["epoch 1/2", "epoch 2/2"]
+    history = (tmp_path / "a" / "history.csv").read_text().splitlines()
+    loss = float(history[2].split(",")[2])
+    assert f"train (running mean over the epoch): loss {loss:.4f}" in lines[1]
+    assert "validation: loss" in lines[1] and "%" in lines[1]
+    assert main([*args, "--out", str(tmp_path / "b"), "--quiet"]) == 0
+    assert "epoch 1" not in capsys.readouterr().out
+
+
+def test_every_help_shows_defaults_and_every_subcommand_a_description():
+    from chainrule.cli import build_parser
+    from chainrule.cli.options import DefaultsFormatter
+
+    def walk(parser):
+        yield parser
+        for action in parser._actions:
+            if hasattr(action, "choices") and isinstance(action.choices, dict):
+                for sub in action.choices.values():
+                    yield from walk(sub)
+
+    parsers = list(walk(build_parser()))
+    assert len(parsers) > 10
+    for p in parsers:
+        assert p.description, f"{p.prog} has no description"
+        assert p.formatter_class is DefaultsFormatter, p.prog
+    text = next(p for p in parsers if p.prog.endswith(" train")).format_help()
+    for shown in ("--epochs EPOCHS       (default: 10)", "(default: 0.0)", "(default: sgd)"):
+        assert shown in text

@@ -203,7 +203,7 @@ def test_progress_bar_runs(digits, capsys):
     hist = train.fit(model, cr.SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.1),
                      DataLoader(x[:96], y[:96], 32, rng=0), epochs=2, progress=True)
     assert len(hist) == 2
-    assert "epoch 2: loss=" in capsys.readouterr().out
+    assert "epoch 2/2 · train (running mean over the epoch): loss " in capsys.readouterr().out
 
 
 def test_fit_skips_the_data_gradient_only_while_training(digits):

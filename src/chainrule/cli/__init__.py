@@ -26,7 +26,7 @@ def _common() -> argparse.ArgumentParser:
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (exposed for tests and documentation)."""
     from . import commands, train
-    from .options import Parser
+    from .options import Parser, describe_subcommands
 
     parser = Parser(
         prog="chainrule", description="Hand-written backprop in NumPy: train, verify, explore.")
@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
         add_lab_parser = None
     if add_lab_parser is not None:
         add_lab_parser(sub)
+    describe_subcommands(parser)
     return parser
 
 

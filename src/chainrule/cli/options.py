@@ -9,6 +9,7 @@ a silently ignored flag.
 from __future__ import annotations
 
 import argparse
+import copy
 import math
 import sys
 from typing import Any
@@ -20,8 +21,36 @@ CNN_FLAGS = {"conv_kernel_size": 3, "pooling_kernel_size": 2, "stride_size": 1,
              "zero_padding": True, "max_pooling": True, "channels": [16, 32]}
 
 
+class DefaultsFormatter(argparse.HelpFormatter):
+    """``--help`` shows every option's default: ``(default: X)`` is appended unless the help
+    already speaks of a default, and options without help text get just that."""
+
+    def _format_action(self, action: argparse.Action) -> str:
+        if action.help is None and _shows_default(action):
+            action = copy.copy(action)
+            action.help = "(default: %(default)s)"
+        return super()._format_action(action)
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "default" in text.lower() or not _shows_default(action):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+def _shows_default(action: argparse.Action) -> bool:
+    d = action.default
+    empty = d is None or d is False or d is argparse.SUPPRESS or (isinstance(d, list) and not d)
+    return bool(action.option_strings) and not empty
+
+
 class Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose usage errors are one line (``prog: error: ...``), exit 2."""
+    """An ArgumentParser whose usage errors are one line (``prog: error: ...``), exit 2, and
+    whose ``--help`` shows defaults (``DefaultsFormatter``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", DefaultsFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
@@ -198,3 +227,16 @@ def check_dataset(name: str, split: str | None, what: str) -> None:
         data.get_spec(name, split)
     except ValueError as err:
         raise ValueError(f"{what}: {err}") from None
+
+
+def describe_subcommands(parser: argparse.ArgumentParser) -> None:
+    """Give every subcommand without a description its one-line help as the description, so
+    ``chainrule X --help`` always says what X does (recursively)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {a.dest: a.help for a in action._choices_actions}
+            for name, sub in action.choices.items():
+                if not sub.description and helps.get(name):
+                    text = helps[name]
+                    sub.description = text[0].upper() + text[1:] + "."
+                describe_subcommands(sub)

@@ -59,7 +59,11 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--overwrite", action="store_true",
                    help="replace the run already in --out (without it, a folder holding a run "
                         "is refused)")
-    p.add_argument("--progress", action="store_true", help="show a progress bar")
+    shown = p.add_mutually_exclusive_group()
+    shown.add_argument("--progress", action="store_true",
+                       help="a progress bar even when stderr is not a terminal (default: a bar "
+                            "on a terminal; one line per epoch in any case)")
+    shown.add_argument("--quiet", action="store_true", help="no progress bar, no epoch lines")
     p.set_defaults(handler=run_train)
 
     e = sub.add_parser("evaluate", parents=[common], help="evaluate a saved model",
@@ -191,8 +195,8 @@ def _train_locked(args: argparse.Namespace, out: Path) -> int:
     saver = train.ModelCheckpoint(ckpt, config=run_config)
     on_signal = _StopOnSignal(saver)
     callbacks = [train.CSVLogger(out / "history.csv"), saver]
-    if args.progress:
-        callbacks.append(train.ProgressBar())
+    if not args.quiet:   # Keras-like: a bar on a terminal, one plain line per epoch always
+        callbacks.append(train.ProgressBar(bar=args.progress or sys.stderr.isatty()))
     callbacks.append(on_signal.hook)  # last: every other callback has seen the step
     t0 = time.perf_counter()
     try:

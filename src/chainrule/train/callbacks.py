@@ -241,13 +241,21 @@ class LearningRateScheduler(Callback):
 
 
 class ProgressBar(Callback):
-    """A tqdm bar per epoch showing the running training loss (and the last validation)."""
+    """Keras-style output: a tqdm bar per epoch showing the running training loss (``bar``;
+    off for logs that are not a terminal), then one line per epoch, e.g.
+    ``epoch 3/10 · train (running mean over the epoch): loss 0.1234, accuracy 96.10% ·
+    validation: loss 0.0990, accuracy 97.02%``. Training figures are running means over
+    the epoch's batches (the weights change while they are measured); validation figures are
+    measured once, at the epoch's end."""
 
-    def __init__(self, every: int = 10) -> None:
+    def __init__(self, every: int = 10, *, bar: bool = True) -> None:
         self.every = max(1, int(every))
+        self.bar = bool(bar)
         self._bar: Any = None
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any]) -> None:
+        if not self.bar:
+            return
         from tqdm.auto import tqdm
 
         t = self.trainer
@@ -263,11 +271,9 @@ class ProgressBar(Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any]) -> None:
         self._close()
-        parts = [f"{k}={logs[k]:.4f}" for k in ("loss", "accuracy", "val_loss", "val_accuracy")
-                 if isinstance(logs.get(k), float)]
         from tqdm.auto import tqdm
 
-        tqdm.write(f"epoch {epoch + 1}: " + " ".join(parts))
+        tqdm.write(epoch_line(epoch, getattr(self.trainer, "epochs", None), logs))
 
     def on_train_end(self, logs: dict[str, Any]) -> None:
         self._close()
@@ -276,3 +282,21 @@ class ProgressBar(Callback):
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+
+
+def epoch_line(epoch: int, epochs: int | None, logs: dict[str, Any]) -> str:
+    """One epoch's summary line (see ``ProgressBar``); ``epoch`` counts from 0."""
+    def part(prefix: str) -> str:
+        vals = []
+        if isinstance(logs.get(prefix + "loss"), float):
+            vals.append(f"loss {logs[prefix + 'loss']:.4f}")
+        if isinstance(logs.get(prefix + "accuracy"), float):
+            vals.append(f"accuracy {100 * logs[prefix + 'accuracy']:.2f}%")
+        return ", ".join(vals)
+
+    line = f"epoch {epoch + 1}" + (f"/{epochs}" if epochs else "")
+    if train := part(""):
+        line += f" · train (running mean over the epoch): {train}"
+    if val := part("val_"):
+        line += f" · validation: {val}"
+    return line
