@@ -102,3 +102,13 @@ def test_filter_reading_follows_the_sweep():
     assert "Size 7 has 700 trainable parameters against 100 for size 1 and is slower" in text
     rows[1]["test_accuracy"], rows[2]["test_accuracy"] = 0.72, 0.73     # all within 0.05
     assert "no clear difference in accuracy" in parts.filter_reading(rows, 0.05, 50)
+
+
+def test_tasks_and_their_class_counts_are_reported(run):
+    counts = run.metrics["class_counts"]
+    assert set(counts) == {"sentiment3", "source4", "movie_polarity"}
+    assert list(counts["source4"]) == ["movie", "tweet", "amazon", "nyt"]
+    for task, n in (("sentiment3", "sentiment3"), ("source4", "source4"),
+                    ("movie_polarity", "polarity")):
+        assert sum(counts[task].values()) == run.metrics["n"][n]
+    assert "mean rating < −0.5 / −0.5…0.5 / > 0.5" in (run.path / "report.md").read_text()

@@ -202,6 +202,10 @@ def run(cfg: Config, ctx: RunContext) -> None:
     ctx.metrics["models"] = results
     ctx.metrics["n"] = {"sentiment3": len(y3), "source4": len(y4), "polarity": len(y2),
                         "polarity_test": len(te)}
+    ctx.metrics["class_counts"] = {
+        name: dict(zip(classes, np.bincount(y, minlength=len(classes)).tolist()))
+        for name, y, classes in (("sentiment3", y3, cls3), ("source4", y4, cls4),
+                                 ("movie_polarity", y2, cls2))}
     write_timings(ctx, {"cpu_seconds_per_epoch": timings})
     sweep_csv = ctx.save_rows(sweep_rows, "filter_sizes")
     _report(cfg, ctx, sizes, results, base, timings, sweep_rows, sweep_csv, histories,
@@ -239,12 +243,27 @@ def _logreg(x, y, parts, matrix, cfg, ctx):
     return float(np.mean(predict(m, feats[te]).argmax(axis=1) == y[te]))
 
 
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v:,}" for k, v in counts.items())
+
+
 def _report(cfg, ctx, sizes, results, base, timings, sweep_rows, sweep_csv, histories,
             confusions, d, n_test, sources):
     cov = ctx.metrics["coverage"]
     ctx.md(f"Data: {ctx.metrics['data']['vader']}; vectors: {ctx.metrics['data']['glove']}. "
            f"GloVe covers {pct(cov['token_coverage'])} of the {cov['tokens']:,} tokens and "
            f"{pct(cov['type_coverage'])} of the {cov['types']:,} distinct tokens.")
+    counts = ctx.metrics["class_counts"]
+    tasks = {"sentiment3 (the sheet's CNN)":
+             "mean rating < −0.5 / −0.5…0.5 / > 0.5 (raters score −4…+4)",
+             "source4 (the sheet's RNN)":
+             "which corpus a sentence comes from: a real 4-way task of register and topic, "
+             "not a re-binning of the sentiment labels (rating quartiles would be)",
+             "movie_polarity (MR-like)":
+             "movie snippets with a non-zero mean rating, positive vs negative"}
+    ctx.table([[t, what, _counts(c)] for (t, what), c in zip(tasks.items(), counts.values())],
+              ["task", "labels", "sentences per class"],
+              caption="Seeded stratified 80/10/10 train/validation/test split per task.")
     ctx.heading("The sheet's sizes")
     n_ok = sum(r[4] for r in sizes)
     ctx.table([[r[0], r[1], r[2], r[3], "yes" if r[4] else "NO"] for r in sizes],
