@@ -14,15 +14,17 @@ _MARKERS = ("o", "s", "^", "D", "v", "P")
 
 def f1_vs_cost(csv_path: str | Path, *, path: str | Path, y: str = "test_f1",
                title: str = "") -> Path:
-    """Macro-F1 against parameters (log scale, left) and training seconds per epoch (right):
+    """Macro-F1 against parameters (log scale, left) and training CPU seconds per epoch (right;
+    wall seconds when the CSV has no ``train_cpu_s_per_epoch``):
     one marker per model × variation (colour = model, shape = variation), labelled."""
     plt = _plt()
     d = read_csv(csv_path)
     models = list(dict.fromkeys(str(m) for m in d["model"]))
     variations = list(dict.fromkeys(str(v) for v in d["variation"]))
     fig, axes = plt.subplots(1, 2, figsize=(13.5, 4.8), sharey=True)
-    for ax, x, xlabel in ((axes[0], "parameters", "parameters (log scale)"),
-                          (axes[1], "train_s_per_epoch", "training wall seconds per epoch")):
+    cost = ("train_cpu_s_per_epoch", "training CPU seconds per epoch") \
+        if "train_cpu_s_per_epoch" in d else ("train_s_per_epoch", "training seconds per epoch")
+    for ax, x, xlabel in ((axes[0], "parameters", "parameters (log scale)"), (axes[1], *cost)):
         for i in range(len(d["model"])):
             m, v = str(d["model"][i]), str(d["variation"][i])
             ax.scatter(float(d[x][i]), float(d[y][i]), s=45,
