@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..context import RunContext
-from ._common import pct
+from ._common import pct, reading
 
 if TYPE_CHECKING:
     from .beat_92 import Config
@@ -199,7 +199,7 @@ def write_section(cfg: Config, ctx: RunContext, name: str, title: str, m: dict, 
                        "shifts make it higher than the loss of the same weights on clean "
                        "inputs).")
     ctx.md(_result_text(title, ctx.seed, m, rows, plots.read_csv(curves[STAGES[0]])))
-    ctx.md(_mattered_text(cfg, m, rows))
+    ctx.md(reading(ctx, _mattered_text(cfg, m, rows)))
 
 
 def _result_text(title: str, seed: int, m: dict, rows: list, starter_curve: dict) -> str:

@@ -125,6 +125,19 @@ def pct(v: float) -> str:
     return f"{100.0 * float(v):.2f}%"
 
 
+SMOKE_READING = ("**Reading.** Smoke test (quick preset: seconds of training on a subset) — "
+                 "the numbers are not meaningful, so no conclusion is drawn from them; the "
+                 "full preset answers the question.")
+
+
+def reading(ctx: RunContext, text: str) -> str:
+    """``text`` (a reading drawn from trained models' numbers) in a full run; in a quick run
+    the one-line smoke-test notice instead, so seconds of training never yield a conclusion.
+    Readings about exact, training-independent facts (parity, shapes) do not go through
+    this."""
+    return SMOKE_READING if ctx.quick else text
+
+
 # ------------------------------------------------ the coursework's "64-unit network" set-up
 # Shared by experiments that vary one ingredient of softmax-regression's hidden network
 # (tricks-of-the-trade, topology): bias-trick inputs, U(-1, 1) weights by default, plain

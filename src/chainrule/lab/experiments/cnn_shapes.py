@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from ... import plots
 from ..context import RunContext
 from ..registry import register
-from ._common import load_splits, pct
+from ._common import load_splits, pct, reading
 
 PADDINGS = (("same", True), ("valid", False))
 
@@ -146,13 +146,13 @@ def _write_report(cfg: Config, ctx: RunContext, models: dict, timing: dict, curv
     where = ("all in the linear layer (the conv layers' weights do not depend on padding)"
              if conv_same == conv_valid else "partly in the conv layers")
     better = "same" if sm["test_accuracy"] >= va["test_accuracy"] else "valid"
-    ctx.md(f"**Reading.** Test accuracy {pct(sm['test_accuracy'])} (same) vs "
+    ctx.md(reading(ctx, f"**Reading.** Test accuracy {pct(sm['test_accuracy'])} (same) vs "
            f"{pct(va['test_accuracy'])} (valid); {better} padding is ahead by "
            f"{100 * abs(sm['test_accuracy'] - va['test_accuracy']):.2f} points after "
            f"{cfg.epochs} epoch(s). Same padding costs {sm['macs'] / va['macs']:.2f}× the MACs "
            f"of valid padding and {timing['same'] / timing['valid']:.2f}× its measured time per "
            f"epoch; the parameter counts differ by {sm['parameters'] - va['parameters']:+,}, "
-           f"{where}.")
+           f"{where}."))
     # Why stride-1 pooling shrinks each side by only kernel − 1, from the measured first pool.
     i_pool = next(i for i, t in enumerate(sm["layers"]) if t.endswith("Pool2d"))
     h_in, h_out = sm["shapes"][i_pool - 1][-1], sm["shapes"][i_pool][-1]

@@ -33,6 +33,7 @@ from ._common import (
     fit_early_stopping,
     load_splits,
     pct,
+    reading,
     standardize,
 )
 
@@ -128,12 +129,13 @@ def _write_report(cfg: Config, ctx: RunContext, csvs: dict, results: dict, check
     stops = [f"{name} {'stopped early' if r['stopped_early'] else 'ran all epochs'} after "
              f"{r['steps']:,} steps (best validation loss at step {r['best_step']:,})"
              for name, r in (("softmax regression", sm), ("the hidden network", hd))]
-    ctx.md(f"**Reading.** The hidden layer {better} test accuracy: {pct(sm['test_accuracy'])} "
-           f"→ {pct(hd['test_accuracy'])} ({100 * gain:+.2f} points). The train–test gap is "
+    ctx.md(reading(ctx, f"**Reading.** The hidden layer {better} test accuracy: "
+           f"{pct(sm['test_accuracy'])} → {pct(hd['test_accuracy'])} ({100 * gain:+.2f} "
+           "points). The train–test gap is "
            f"{100 * gaps['softmax']:.2f} points for softmax regression and "
            f"{100 * gaps['hidden']:.2f} for the hidden network"
            f"{' — the larger model over-fits more' if gaps['hidden'] > gaps['softmax'] else ''}. "
-           f"{'; '.join(stops)}.")
+           f"{'; '.join(stops)}."))
     ctx.heading("Gradient check")
     g = ctx.metrics["gradcheck"]
     ctx.md(f"Backward pass of the hidden network against float64 central differences on "

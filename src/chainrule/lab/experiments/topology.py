@@ -36,6 +36,7 @@ from ._common import (
     check_interval,
     fit_early_stopping,
     pct,
+    reading,
 )
 
 
@@ -140,7 +141,7 @@ def _report(cfg: Config, ctx: RunContext, csvs: dict, results: dict, two: str,
            f"hidden layers of width h have ({d_in})·h + h² + h + h·C + C parameters; the "
            f"closest integer is **h = {h}**, giving **{m['two_layer_parameters']:,}** "
            f"({100 * rel:+.2f}% of the target).")
-    ctx.md(_reading(results, two, f"1×{ref}"))
+    ctx.md(reading(ctx, _reading(results, two, f"1×{ref}")))
     ctx.heading("Gradient check")
     g = m["gradcheck"]
     ctx.md(f"Backward pass of the {two.split(' ')[0]} network against float64 central "
