@@ -102,8 +102,8 @@ def test_sparse_export_round_trips_and_is_smaller(tmp_path):
     model = cr.models.MLP(784, (300, 100), "relu", 10, rng=0)
     masks = prune.magnitude_masks(model, 0.92)
     prune.apply_masks(model, masks)
-    dense = cr.save(tmp_path / "dense.npz", model)
-    sparse = prune.save_sparse(tmp_path / "sparse.npz", model, note="x")
+    dense = cr.save(model, tmp_path / "dense.npz")
+    sparse = prune.save_sparse(model, tmp_path / "sparse.npz", note="x")
     assert os.path.getsize(sparse) < os.path.getsize(dense) / 5
     again = cr.models.MLP(784, (300, 100), "relu", 10, rng=5)
     meta = prune.load_sparse(sparse, again)
@@ -121,7 +121,7 @@ def test_node_pruned_model_saves_loads_and_trains(tmp_path):
     small = prune.remove_units(template, "0", [1, 4, 5, 9])
     fit(small, cr.SoftmaxCrossEntropy(), cr.optim.SGD(small.parameters(), lr=0.1),
         DataLoader(x, y, 20, rng=0), epochs=1, progress=False)
-    path = prune.save_pruned(tmp_path / "small.npz", small)
+    path = prune.save_pruned(small, tmp_path / "small.npz")
     back, meta = prune.load_pruned(path, template)
     assert meta["unit_widths"] == {"0": 8}
     np.testing.assert_array_equal(back.forward(x), small.forward(x))
@@ -130,7 +130,7 @@ def test_node_pruned_model_saves_loads_and_trains(tmp_path):
                DataLoader(x, y, 20, rng=0), epochs=3, progress=False)
     assert hist.epoch_log[-1]["loss"] < hist.epoch_log[0]["loss"]
     with pytest.raises(cr.io.CheckpointError, match="unit_widths"):
-        prune.load_pruned(cr.save(tmp_path / "plain.npz", template), template)
+        prune.load_pruned(cr.save(template, tmp_path / "plain.npz"), template)
 
 
 def test_schedules_retrain_with_fit():

@@ -10,31 +10,40 @@ from . import _plt, _save, read_csv
 
 
 def pareto(csv_path: str | Path, *, path: str | Path, title: str = "") -> Path:
-    """Test accuracy against MACs (left) and parameters (right), log x, one labelled point
-    per model; models without an accuracy (not classifiers) are left out."""
+    """Test accuracy against MACs (left) and parameters (right), log x, one marker per model
+    (legend below); models without an accuracy (not classifiers) are left out. The orange
+    steps join the models that no cheaper model beats."""
     plt = _plt()
     d = read_csv(csv_path)
     acc = d["test_accuracy"].astype(float)
-    ok = np.isfinite(acc)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    ok = np.flatnonzero(np.isfinite(acc))
+    markers = "osD^v<>phX*"
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.8))
     for ax, col, xlabel in zip(axes, ("macs", "parameters"),
                                ("MACs per sample (log)", "parameters (log)")):
         x = d[col].astype(float)
-        ax.scatter(x[ok], 100 * acc[ok], color="tab:blue")
-        for xi, yi, name in zip(x[ok], 100 * acc[ok], d["model"][ok]):
-            ax.annotate(str(name), (xi, yi), fontsize=7, xytext=(3, 3),
-                        textcoords="offset points")
-        order = np.argsort(x[ok])
-        xs, ys = x[ok][order], 100 * acc[ok][order]
-        front = [i for i in range(len(xs)) if ys[i] >= np.max(ys[:i + 1])]
-        ax.step(xs[front], ys[front], where="post", color="tab:orange", alpha=0.6,
-                label="Pareto front")
+        for k, i in enumerate(ok):
+            ax.scatter(x[i], 100 * acc[i], marker=markers[k % len(markers)], s=45,
+                       color=colours[k % len(colours)], label=str(d["model"][i]))
+        order = ok[np.argsort(x[ok])]
+        xs, ys = x[order], 100 * acc[order]
+        front = [j for j in range(len(xs)) if ys[j] >= np.max(ys[:j + 1])]
+        ax.step(xs[front], ys[front], where="post", color="tab:orange", alpha=0.5)
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(plt.NullFormatter())
         ax.set_xlabel(xlabel)
         ax.set_ylabel("test accuracy (%)")
-        ax.legend(loc="lower right")
+        ax.grid(alpha=0.3)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8)
     fig.suptitle(title)
-    return _save(fig, path)
+    fig.tight_layout(rect=(0, 0.16, 1, 1))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
 
 
 def memory_per_layer(csv_path: str | Path, *, path: str | Path, batch: int = 256,

@@ -1,7 +1,7 @@
 """Files of pruned models: sparse (CSR) storage of masked weights, and node-pruned shapes.
 
-``save_sparse(path, model)`` writes a chainrule ``.npz`` (``io.save_arrays``: atomic, no
-pickle) in which every parameter or buffer whose fraction of non-zeros is at most
+``save_sparse(model, path)`` (``cr.save``'s argument order) writes a chainrule ``.npz``
+(``io.save_arrays``: atomic, no pickle) in which every parameter or buffer whose fraction of non-zeros is at most
 ``max_density`` is stored in CSR form, as the 2-D matrix ``w.reshape(shape[0], -1)``:
 
 * ``"csr/<name>/data"``    — the non-zero values (the array's dtype), row by row;
@@ -17,7 +17,7 @@ weight dense, so a matrix pays off below 2/3 density and a 10×-pruned one shrin
 (Han et al. further quantise values and code relative indices in 4–8 bits; not done here).
 ``load_sparse(path, model)`` rebuilds the dense arrays into ``model``.
 
-``save_pruned(path, model, **meta)`` writes a node-pruned model with the ordinary
+``save_pruned(model, path, **meta)`` writes a node-pruned model with the ordinary
 ``chainrule.io.save`` and its layer sizes in ``meta["unit_widths"]``; ``load_pruned(path,
 template)`` shrinks a freshly built model of the original architecture to those sizes
 (``structured.shrink_to``) and loads the weights, so the smaller model comes back without a
@@ -67,7 +67,7 @@ def from_csr(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray,
     return dense.reshape(shape)
 
 
-def save_sparse(path: PathLike, model: Module, *, max_density: float = 0.5,
+def save_sparse(model: Module, path: PathLike, *, max_density: float = 0.5,
                 **meta: Any) -> Path:
     """Write ``model``'s state with arrays of density ≤ ``max_density`` in CSR form."""
     arrays: dict[str, np.ndarray] = {"format": np.array(io.FORMAT)}
@@ -102,9 +102,9 @@ def load_sparse(path: PathLike, model: Module) -> dict[str, Any]:
     return meta
 
 
-def save_pruned(path: PathLike, model: Module, optimizer: Any = None, **meta: Any) -> Path:
+def save_pruned(model: Module, path: PathLike, optimizer: Any = None, **meta: Any) -> Path:
     """``io.save`` with the model's layer sizes (``structured.widths``) in the meta."""
-    return io.save(path, model, optimizer, unit_widths=st.widths(model), **meta)
+    return io.save(model, path, optimizer, unit_widths=st.widths(model), **meta)
 
 
 def load_pruned(path: PathLike, template: Module) -> tuple[Module, dict[str, Any]]:

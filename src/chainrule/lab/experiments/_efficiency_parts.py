@@ -106,13 +106,15 @@ def file_bytes(ctx: Any, name: str, model: Any, kind: str = "dense") -> int:
     from chainrule import prune
 
     path = ctx.path(f"models/{name}.npz")
-    {"dense": cr.save, "pruned": prune.save_pruned, "sparse": prune.save_sparse}[kind](path, model)
+    {"dense": cr.save, "pruned": prune.save_pruned, "sparse": prune.save_sparse}[kind](model, path)
     return int(os.path.getsize(path))
 
 
-def timed(model: Any, x: np.ndarray, y: np.ndarray, cfg: Any) -> dict[str, float]:
-    """Inference latency at batch 1 and 256 and the training-step time (seconds)."""
-    reps = cfg.latency_repeats
+def timed(model: Any, x: np.ndarray, y: np.ndarray, cfg: Any,
+          repeats: int = 1) -> dict[str, float]:
+    """Inference latency at batch 1 and 256 and the training-step time (seconds); the
+    latencies are medians of ``repeats × cfg.latency_repeats`` calls (×4 at batch 1)."""
+    reps = cfg.latency_repeats * repeats
     return {"latency_b1_s": latency(model, x, 1, reps * 4),
             "latency_b256_s": latency(model, x, 256, reps),
             "train_step_s": step_time(model, x, y, cfg, cfg.step_batches)}
