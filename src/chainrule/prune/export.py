@@ -1,8 +1,9 @@
 """Files of pruned models: sparse (CSR) storage of masked weights, and node-pruned shapes.
 
 ``save_sparse(model, path)`` (``cr.save``'s argument order) writes a chainrule ``.npz``
-(``io.save_arrays``: atomic, no pickle) in which every parameter or buffer whose fraction of non-zeros is at most
-``max_density`` is stored in CSR form, as the 2-D matrix ``w.reshape(shape[0], -1)``:
+(``io.save_arrays``: atomic, no pickle) in which every parameter or buffer whose fraction
+of non-zeros is at most ``max_density`` is stored in CSR form, as the 2-D matrix
+``w.reshape(shape[0], -1)``:
 
 * ``"csr/<name>/data"``    — the non-zero values (the array's dtype), row by row;
 * ``"csr/<name>/indices"`` — their column indices (uint16 when there are < 65,536 columns,
