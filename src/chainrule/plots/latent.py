@@ -23,15 +23,21 @@ from .reconstruction import tile
 
 def epoch_panels(csvs: Mapping[str, str | Path], columns: Sequence[str], *, path: str | Path,
                  labels: Sequence[str] | None = None, title: str = "",
-                 styles: Mapping[str, str] | None = None) -> Path:
-    """One panel per column of the CSVs against ``epoch``; one line per CSV."""
+                 styles: Mapping[str, str] | None = None,
+                 splits: Sequence[str] = ("",)) -> Path:
+    """One panel per column of the CSVs against ``epoch``; one line per CSV and split
+    (``splits=("train_", "test_")`` draws ``train_<column>`` solid, ``test_<column>``
+    dashed)."""
     plt = _plt()
     fig, axes = plt.subplots(1, len(columns), figsize=(4.2 * len(columns), 3.4), squeeze=False)
     for ax, col, lab in zip(axes[0], columns, labels or columns):
         for name, p in csvs.items():
             d = read_csv(p)
-            if col in d:
-                ax.plot(d["epoch"], d[col], (styles or {}).get(name, "-o"), ms=3, label=name)
+            for k, sp in enumerate(splits):
+                if f"{sp}{col}" in d:
+                    style = (styles or {}).get(name, "-o" if k == 0 else "--x")
+                    ax.plot(d["epoch"], d[f"{sp}{col}"], style, ms=3,
+                            label=f"{name} {sp.rstrip('_')}".strip())
         ax.set_xlabel("epoch")
         ax.set_ylabel(lab)
         ax.set_title(lab, fontsize=9)

@@ -47,10 +47,10 @@ MODELS = ("dense", "deep", "conv", "denoising")
 @dataclass
 class Config:
     datasets: tuple[str, ...] = ("mnist", "fashion-mnist")
-    epochs: int = 3               # dense and deep, on every training image
-    conv_epochs: int = 1          # conv and denoising
-    conv_n_train: int = 10000     # training images for the conv models (0 = all)
-    batch_size: int = 128
+    epochs: int = 5               # dense and deep, on every training image
+    conv_epochs: int = 2          # conv and denoising
+    conv_n_train: int = 20000     # training images for the conv models (0 = all)
+    batch_size: int = 64
     lr: float = 1e-3
     noise_std: float = 0.5        # the denoiser's training noise
     noise_levels: tuple[float, ...] = (0.3, 0.6)
@@ -105,7 +105,7 @@ def _parameter_discussion(ctx: RunContext, summaries: dict) -> dict:
           "denoising autoencoders have, and how well does each reconstruct MNIST and "
           "Fashion-MNIST?", config=Config,
           quick={"epochs": 1, "conv_epochs": 1, "n_train": 256, "conv_n_train": 128,
-                 "n_test": 64, "batch_size": 64, "n_shown": 6},
+                 "n_test": 64, "n_shown": 6},
           runtime={"quick": "4 s", "full": "not measured"})
 def run(cfg: Config, ctx: RunContext) -> None:
     import chainrule as cr

@@ -57,7 +57,7 @@ class Config:
     hidden: int = 400
     latent_dim: int = 20
     torch: bool = True            # run the PyTorch reference beside chainrule
-    dist_epochs: int = 2          # each decoder/latent variant
+    dist_epochs: int = 1          # each decoder/latent variant
     binary_epochs: int = 2        # the dynamically binarised Bernoulli VAE
     is_k: int = 100               # importance samples per image
     is_n: int = 1000              # test images for the importance-sampled log p(x)
@@ -134,11 +134,12 @@ def run(cfg: Config, ctx: RunContext) -> None:
                styles={"chainrule": "-o", "PyTorch": "--x"},
                title="chainrule vs PyTorch examples' VAE",
                caption="Loss per image per epoch, chainrule (solid) and PyTorch (dashed).")
-    ctx.figure("elbo_terms", plots_latent.epoch_panels, {"test": comp_csv["chainrule"]},
-               ["test_loss", "test_recon", "test_kl"],
+    ctx.figure("elbo_terms", plots_latent.epoch_panels, {"chainrule": comp_csv["chainrule"]},
+               ["loss", "recon", "kl"], splits=("train_", "test_"),
                labels=["−ELBO", "reconstruction −log p(x|z)", "KL(q‖p)"],
-               title="chainrule VAE: test terms per epoch",
-               caption="Test −ELBO = reconstruction + KL, per image and epoch.")
+               title="chainrule VAE: −ELBO = reconstruction + KL, per epoch",
+               caption="Per image: training (solid, mean over the epoch's steps) and test "
+               "(dashed) −ELBO, reconstruction and KL terms.")
     prior = vae.decode(np.random.default_rng(seed()).standard_normal(
         (64, cfg.latent_dim)).astype(np.float32))
     np.savez_compressed(ctx.path("prior_samples.npz"), images=prior.reshape(-1, 28, 28))
@@ -175,7 +176,7 @@ def run(cfg: Config, ctx: RunContext) -> None:
                title="test images and each variant's decoder mean at z = μ",
                caption="Top: test images; one row per decoder/latent variant.")
     ctx.figure("distributions_terms", plots_latent.epoch_panels, dcsv,
-               ["test_loss", "test_recon", "test_kl"],
+               ["loss", "recon", "kl"], splits=("test_",),
                labels=["test −ELBO", "reconstruction", "KL(q‖p)"],
                title="decoder/latent variants: test terms per epoch",
                caption="Per-epoch test terms of each variant (the continuous decoders' values "
