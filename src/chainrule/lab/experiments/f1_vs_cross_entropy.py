@@ -23,6 +23,9 @@ confusion matrices. A constructed example (two predictions on four windows, expl
 shows the mechanism: cross-entropy averages log-probabilities over every window, F1 counts
 threshold crossings of the minority class only, so probability mass gained on
 confidently-correct windows can outweigh one positive slipping under 0.5.
+
+Longer or richer runs: ``--set epochs=200`` (more late-training steps), ``--set features=flat``
+(softmax regression on the raw 600 values), ``--set lr=0.01`` (smaller steps, smoother curves).
 """
 
 from __future__ import annotations
