@@ -61,7 +61,7 @@ def per_class_f1(csv_path: str | Path, *, path: str | Path, title: str = "") -> 
     ax.set_xlabel("activity")
     ax.set_ylabel("F1 (test set)")
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title(title or "Per-class F1")
     return _save(fig, path)
 
