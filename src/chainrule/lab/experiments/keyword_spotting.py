@@ -12,7 +12,10 @@ of each batch is noise alone at volume U(0, 1), label ``_silence_``), **unknown*
 (``unknown_percentage`` non-keywords, label ``_unknown_``) and **class balancing** (digits
 drawn uniformly, vs as found in a training pool made deliberately imbalanced: digit d keeps
 ``train_imbalance ** (d/9)`` of its clips). Rows: the full recipe, each technique removed,
-the plain baseline, and the baseline with each added alone — all in one run.
+the plain baseline, and the baseline with each added alone — all in one run. Within a fold
+every recipe starts from the same initial weights and the same generator seed (a paired
+comparison), and the reading calls a difference clear only when it is at least one point and
+more than twice its standard error over the folds.
 
 Data: keywords are the ten FSDD digits (real, 6 speakers), tested on **speakers never heard
 in training**: speakers sorted by their ``which_set`` hash and cut into pairs, one fold per
