@@ -34,8 +34,9 @@ def condition_bars(csv_path: str | Path, *, path: str | Path, conditions: Sequen
     ax.set_xlabel("percent")
     ax.set_xlim(0, 100)
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
-    ax.set_title(title)
+    ax.legend(fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=k,
+              frameon=False)                   # above the axes: bars reach 100%
+    ax.set_title(title, pad=20)
     return _save(fig, path)
 
 
