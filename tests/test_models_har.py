@@ -88,3 +88,57 @@ def test_unknown_kind_and_bad_steps():
         build_har("gru")
     with pytest.raises(ValueError, match="must divide"):
         build_har("convlstm", steps=3)
+
+
+def test_cnn_and_deepconvlstm_match_torch():
+    """Forward and every parameter gradient against PyTorch with the weights copied (float64;
+    channels-last input = torch's ``x.transpose(1, 2)``; dropout off)."""
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(3, 16, 6))
+    dy = rng.normal(size=(3, K))
+    for kind in ("cnn", "deepconvlstm"):
+        kw = {"window": 16} if kind == "cnn" else {}
+        m = build_har(kind, filters=4, kernel=5, hidden=5, rng=5, dtype=np.float64, **kw)
+        c1, c2 = (nn.Conv1d(i, 4, 5, padding=2).double() for i in (6, 4))
+        head = (nn.Linear(4 * 4, 5).double(), nn.Linear(5, K).double()) if kind == "cnn" else \
+            (nn.LSTM(4, 5, batch_first=True).double(), nn.Linear(5, K).double())
+        with torch.no_grad():
+            for tc, cc in ((c1, m[0]), (c2, m[3])):
+                tc.weight.copy_(torch.tensor(cc.weight.data))
+                tc.bias.copy_(torch.tensor(cc.bias.data))
+            if kind == "cnn":
+                head[0].weight.copy_(torch.tensor(m[8].weight.data.T))
+                head[0].bias.copy_(torch.tensor(m[8].bias.data))
+            else:
+                lstm = m[6]
+                head[0].weight_ih_l0.copy_(torch.tensor(lstm.weight_ih_l0.data.T))
+                head[0].weight_hh_l0.copy_(torch.tensor(lstm.weight_hh_l0.data.T))
+                head[0].bias_ih_l0.copy_(torch.tensor(lstm.bias_l0.data))
+                head[0].bias_hh_l0.zero_()
+            head[1].weight.copy_(torch.tensor(m[-1].weight.data.T))
+            head[1].bias.copy_(torch.tensor(m[-1].bias.data))
+        tx = torch.tensor(x).transpose(1, 2)
+        z = nn.functional.max_pool1d(torch.relu(c1(tx)), 2)
+        z = nn.functional.max_pool1d(torch.relu(c2(z)), 2)                  # (N, F, T/4)
+        if kind == "cnn":
+            ty = head[1](torch.relu(head[0](z.transpose(1, 2).reshape(3, -1))))
+        else:
+            ty = head[1](head[0](z.transpose(1, 2))[0][:, -1])
+        y = m.forward(x, training=False)
+        np.testing.assert_allclose(y, ty.detach().numpy(), rtol=1e-10, atol=1e-12)
+        m.zero_grad()
+        m.backward(dy)
+        ty.backward(torch.tensor(dy))
+        np.testing.assert_allclose(m[0].weight.grad, c1.weight.grad.numpy(), rtol=1e-9,
+                                   atol=1e-12)
+        np.testing.assert_allclose(m[3].weight.grad, c2.weight.grad.numpy(), rtol=1e-9,
+                                   atol=1e-12)
+        np.testing.assert_allclose(m[-1].weight.grad, head[1].weight.grad.numpy().T, rtol=1e-9,
+                                   atol=1e-12)
+        if kind == "deepconvlstm":
+            np.testing.assert_allclose(lstm.weight_hh_l0.grad, head[0].weight_hh_l0.grad.numpy().T,
+                                       rtol=1e-9, atol=1e-12)
+            np.testing.assert_allclose(lstm.bias_l0.grad, head[0].bias_ih_l0.grad.numpy(),
+                                       rtol=1e-9, atol=1e-12)
