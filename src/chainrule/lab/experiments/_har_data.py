@@ -44,9 +44,9 @@ def load_har(ctx: RunContext, labels: str = "6", *, n_train: int = 0,
     """Load, subsample (quick presets), standardise and describe the three splits."""
     from ...data import hapt
 
-    arrays, classes = {}, ()
+    arrays, classes, source = {}, (), ""
     for split in hapt.SPLITS:
-        w, _ = hapt.load_windows(split, labels)   # its source is a local path: not reported
+        w, source = hapt.load_windows(split, labels)   # e.g. "$CHAINRULE_DATA/hapt (...)"
         n = n_train if split == "train" else n_eval
         arrays[split] = _take(w.x, w.y, w.users, n, ctx.rng)
         classes = w.classes
@@ -55,9 +55,8 @@ def load_har(ctx: RunContext, labels: str = "6", *, n_train: int = 0,
     counts = {s: hapt.class_counts(a[1], k) for s, a in arrays.items()}
     users = {s: sorted(int(v) for v in set(a[2].tolist())) for s, a in arrays.items()}
     sub = " (quick preset: subsampled)" if n_train or n_eval else ""
-    ctx.add_source(f"hapt: UCI HAPT RawData from $CHAINRULE_DATA/hapt or the places "
-                   f"cr.data.resolve('hapt') looks; {labels} activities, windows of 100 "
-                   f"samples (2 s at 50 Hz), stride 50, inside single labelled segments{sub}")
+    ctx.add_source(f"hapt: UCI HAPT RawData from {source}; {labels} activities, windows of "
+                   f"100 samples (2 s at 50 Hz), stride 50, inside single labelled segments{sub}")
     for s in hapt.SPLITS:
         ctx.add_source(f"{s}: users {', '.join(map(str, users[s]))}: {sum(counts[s]):,} "
                        f"windows")
