@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from . import style as plot_style  # not ``style``: grouped_lines has an argument of that name
+
 
 def _plt() -> Any:
     import matplotlib
@@ -51,7 +53,8 @@ def read_csv(path: str | Path) -> dict[str, np.ndarray]:
 def _save(fig: Any, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
+    if fig.get_layout_engine() is None:        # figures made with layout="constrained" keep it
+        fig.tight_layout()
     fig.savefig(path, dpi=90)
     _plt().close(fig)
     return path
@@ -62,25 +65,32 @@ def training_curves(series: Mapping[str, str | Path], *, path: str | Path, x: st
     """Loss (left) and accuracy (right) against ``x`` for each ``{label: history_csv}``.
 
     Training columns ``loss``/``accuracy`` are solid, validation ``val_loss``/
-    ``val_accuracy`` dashed, one colour per label.
+    ``val_accuracy`` dashed, one colour per label; markers when a series has few points,
+    whole-number ticks for epochs, the legend under the panels.
     """
     plt = _plt()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6), layout="constrained")
     xlabel = {"step": "gradient steps", "epoch": "epoch"}.get(x, x)
+    xs: list[np.ndarray] = []
     for i, (label, csv_path) in enumerate(series.items()):
         cols = read_csv(csv_path)
-        colour = f"C{i}"
+        xs.append(np.asarray(cols[x], dtype=float))
         for ax, metric in zip(axes, ("loss", "accuracy")):
-            for prefix, style, kind in (("", "-", "train"), ("val_", "--", "validation")):
+            for prefix, ls, kind in (("", "-", "training, running mean"),
+                                     ("val_", "--", "validation")):
                 y = cols.get(prefix + metric)
                 if y is not None and np.isfinite(y).any():
-                    ax.plot(cols[x], y, style, color=colour, label=f"{label} ({kind})")
+                    n = int(np.isfinite(y).sum())
+                    ax.plot(cols[x], y, ls, color=plot_style.colour(i),
+                            marker=plot_style.marker_for(n), ms=4, label=f"{label} ({kind})")
     for ax, metric in zip(axes, ("cross-entropy loss", "accuracy")):
         ax.set_xlabel(xlabel)
         ax.set_ylabel(metric)
         ax.set_title(f"{metric.capitalize()} against {xlabel}")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        if x in ("epoch", "step"):
+            plot_style.integer_ticks(ax, "x", np.concatenate(xs) if xs else None)
+    plot_style.figure_legend(fig, axes[0], ncol=2)   # one legend for both panels, below them
     fig.suptitle(title)
     return _save(fig, path)
 
@@ -95,21 +105,36 @@ def grouped_lines(csv_path: str | Path, *, path: str | Path, x: str, y: str, gro
     plt = _plt()
     cols = read_csv(csv_path)
     panels = list(dict.fromkeys(cols[panel])) if panel else [None]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 4), squeeze=False)
+    fig, axes = plt.subplots(1, len(panels), figsize=(max(7.0, 4.6 * len(panels)), 5.0),
+                             squeeze=False, layout="constrained")
+    xs = np.asarray(cols[x], dtype=float)
+    whole = bool(np.all(np.isfinite(xs)) and np.all(xs == np.round(xs)))
     for ax, pv in zip(axes[0], panels):
         sel = np.ones(len(cols[x]), dtype=bool) if pv is None else cols[panel] == pv
         for i, g in enumerate(dict.fromkeys(cols[group][sel])):
             m = sel & (cols[group] == g)
-            fmt = (style or {}).get(str(g), "-")
-            ax.plot(cols[x][m], cols[y][m], fmt, color=f"C{i % 10}", label=str(g), marker=".")
-        if logy:
-            ax.set_yscale("log")
+            ls = (style or {}).get(str(g), "-")
+            if logy:        # exact zeros (underflow) shown on the bottom edge, never dropped
+                plot_style.log_with_zeros(ax, cols[x][m], cols[y][m], label=_label(g),
+                                          color=plot_style.colour(i), ls=ls)
+            else:
+                ax.plot(cols[x][m], cols[y][m], ls, color=plot_style.colour(i),
+                        label=_label(g), marker="o", ms=3)
+        if whole:
+            plot_style.integer_ticks(ax, "x", xs[sel])
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.set_title(f"{title} — {pv}" if pv is not None else title, fontsize=10)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+        plot_style.legend_below(ax, ncol=1 if len(panels) > 1 else 2)
     return _save(fig, path)
+
+
+def _label(value: Any) -> str:
+    """A legend/tick label: ``1.0`` → ``"1"``, other values as they are."""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def bars(csv_path: str | Path, *, path: str | Path, x: str, y: str, xlabel: str, ylabel: str,
@@ -118,9 +143,10 @@ def bars(csv_path: str | Path, *, path: str | Path, x: str, y: str, xlabel: str,
     plt = _plt()
     cols = read_csv(csv_path)
     fig, ax = plt.subplots(figsize=(7, 4))
-    ax.bar([str(v) for v in cols[x]], cols[y], color="C0", label=series_label)
+    ax.bar([_label(v) for v in cols[x]], cols[y], color=plot_style.colour(0), label=series_label)
     if ylim is not None:
         ax.set_ylim(*ylim)
+    plot_style.zero_based(ax)          # bar lengths compare only from a zero baseline
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
@@ -131,25 +157,33 @@ def bars(csv_path: str | Path, *, path: str | Path, x: str, y: str, xlabel: str,
 
 def metric_curves(series: Mapping[str, str | Path], *, path: str | Path, metric: str,
                   title: str, ylabel: str, x: str = "step", validation: bool = True,
-                  hline: float | None = None, hline_label: str = "") -> Path:
+                  hline: float | None = None, hline_label: str = "",
+                  logx: bool = False) -> Path:
     """One panel: column ``metric`` (training, solid) and ``val_<metric>`` (validation,
     dashed) against ``x`` for each ``{label: history_csv}``, one colour per label, with an
-    optional horizontal reference line at ``hline`` (e.g. a threshold)."""
+    optional horizontal reference line at ``hline`` (e.g. a threshold); ``logx`` for runs
+    whose length differs by orders of magnitude (an early speed-up stays visible)."""
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = plt.subplots(figsize=(8, 5.2))
     for i, (label, csv_path) in enumerate(series.items()):
         cols = read_csv(csv_path)
         kinds = (("", "-", "train"), ("val_", "--", "validation")) if validation else \
             (("", "-", "train"),)
-        for prefix, style, kind in kinds:
+        for prefix, ls, kind in kinds:
             y = cols.get(prefix + metric)
             if y is not None and np.isfinite(y).any():
-                ax.plot(cols[x], y, style, color=f"C{i % 10}", label=f"{label} ({kind})")
+                ax.plot(cols[x], y, ls, color=plot_style.colour(i), label=f"{label} ({kind})",
+                        marker=plot_style.marker_for(int(np.isfinite(y).sum())), ms=4)
     if hline is not None:
         ax.axhline(hline, color="0.3", lw=0.8, ls=":", label=hline_label or f"{hline:g}")
-    ax.set_xlabel({"step": "gradient steps", "epoch": "epoch"}.get(x, x))
+    if logx:
+        ax.set_xscale("log")
+    elif x in ("epoch", "step"):
+        plot_style.integer_ticks(ax, "x")
+    ax.set_xlabel({"step": "gradient steps", "epoch": "epoch"}.get(x, x)
+                  + (" (log scale)" if logx else ""))
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
+    plot_style.legend_below(ax)
     return _save(fig, path)

@@ -108,11 +108,13 @@ def _report(cfg: Config, ctx: RunContext, csvs: dict, results: dict) -> None:
     every = ctx.metrics["val_every"]
     ctx.heading("Curves")
     ctx.figure("loss", plots.metric_curves, csvs, metric="loss", ylabel="cross-entropy loss",
+               logx=True,
                hline=cfg.threshold, hline_label=f"threshold {cfg.threshold:g}",
                title=f"Loss per stage: training (solid), validation every {every} steps (dashed)",
                caption="Training and validation loss against gradient steps, every stage "
                        "overlaid; the dotted line is the validation-loss threshold.")
     ctx.figure("accuracy", plots.metric_curves, csvs, metric="accuracy", ylabel="accuracy",
+               logx=True,
                title=f"Accuracy per stage: training (solid), validation every {every} steps "
                      "(dashed)",
                caption="Training and validation accuracy against gradient steps.")
