@@ -135,3 +135,56 @@ def test_real_windows_never_cross_segments_or_subjects(real):
         np.testing.assert_array_equal(
             w.x[i], rec[(w.experiments[i], w.users[i])][w.starts[i]:w.starts[i] + 100])
     assert len(seen) == 30
+
+
+def test_download_is_checked_by_content_and_kept_only_when_it_passes(tmp_path, monkeypatch):
+    """UCI publishes no checksum for the official archive: the download is kept only when it
+    holds exactly the published RawData (served here from the real copy, no network)."""
+    import io
+    import urllib.error
+
+    from chainrule.data import downloader
+    from chainrule.data.errors import DataError
+
+    real = data.resolve("hapt", "train")
+    if not real.ok:
+        require("hapt")
+    payload = {"HAPT%20Data%20Set.zip": real.files[0].read_bytes()}
+    calls = []
+
+    def urlopen(url, timeout):
+        calls.append(url)
+        name = url.rsplit("/", 1)[1]
+        if name not in payload:
+            raise urllib.error.URLError("not found")
+        return io.BytesIO(payload[name])
+
+    monkeypatch.setattr(downloader, "_urlopen", urlopen)
+    monkeypatch.delenv("CHAINRULE_DATA", raising=False)
+    monkeypatch.setenv("CHAINRULE_CACHE", str(tmp_path / "cache"))
+    [path] = data.download("hapt")
+    assert path == tmp_path / "cache" / "hapt" / "HAPT Data Set.zip"
+    assert calls == [("https://archive.ics.uci.edu/ml/machine-learning-databases/00341/"
+                      "HAPT%20Data%20Set.zip")]
+    assert len(data.load("hapt", "test")) == sum(COUNTS6["test"])
+    assert data.download("hapt") == [path] and len(calls) == 1      # kept: it passes
+    # a damaged archive (one sensor file missing) is refused, and nothing is left behind
+    def damaged(name, change):
+        out = tmp_path / name
+        with zipfile.ZipFile(real.files[0]) as src, zipfile.ZipFile(out, "w") as dst:
+            for item in src.infolist():
+                body = change(item.filename, src.read(item))
+                if body is not None:
+                    dst.writestr(item, body)
+        return out
+
+    no_acc = damaged("no_acc.zip", lambda n, b: None if n.endswith("acc_exp61_user30.txt")
+                     else b)
+    payload["HAPT%20Data%20Set.zip"] = no_acc.read_bytes()
+    with pytest.raises(DataError, match="content check failed.*lacks its acc or gyro"):
+        data.download("hapt", data_dir=tmp_path / "other")
+    assert not any((tmp_path / "other").iterdir())
+    short = damaged("short.zip", lambda n, b: b"".join(b.splitlines(True)[:-1])
+                    if n.endswith("labels.txt") else b)                  # one segment fewer
+    with pytest.raises(DataError, match=r"1213.*the published RawData has \(30, 61, 1214"):
+        hapt.verify_archive(short)

@@ -2,8 +2,10 @@
 
 A file is streamed into a temporary file beside its destination while its MD5 is
 computed; only when the checksum matches is it moved into place with ``os.replace``
-(atomic on one file system). Any failure removes the temporary file. Nothing here
-runs at import time or implicitly: callers ask for a download explicitly.
+(atomic on one file system). A publisher that gives no checksum (UCI HAPT) gets a content
+check instead: ``verify(path)`` reads the downloaded temporary file and raises ``DataError``
+unless it holds exactly what the publisher describes. Any failure removes the temporary
+file. Nothing here runs at import time or implicitly: callers ask for a download explicitly.
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ def md5sum(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
-def _fetch_one(url: str, dest: Path, md5: str) -> None:
+def _fetch_one(url: str, dest: Path, md5: str | None,
+               verify: Callable[[Path], None] | None) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
     try:
         h = hashlib.md5()
@@ -47,9 +50,15 @@ def _fetch_one(url: str, dest: Path, md5: str) -> None:
             for block in iter(lambda: response.read(_CHUNK), b""):
                 h.update(block)
                 out.write(block)
-        if h.hexdigest() != md5:
+        if md5 is not None and h.hexdigest() != md5:
             raise DataError(f"{url}: checksum mismatch (MD5 {h.hexdigest()}, expected {md5}); "
                             "the file was discarded")
+        if verify is not None:
+            try:
+                verify(Path(tmp))
+            except DataError as err:
+                raise DataError(f"{url}: the content check failed ({err}); the file was "
+                                "discarded") from None
         os.replace(tmp, dest)
     finally:
         if os.path.exists(tmp):
@@ -60,14 +69,18 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def fetch(urls: Sequence[str], dest: str | os.PathLike, md5: str,
-          log: Callable[[str], None] | None = _say) -> Path:
-    """Download the first of ``urls`` that works into ``dest``, verified against ``md5``.
+def fetch(urls: Sequence[str], dest: str | os.PathLike, md5: str | None,
+          log: Callable[[str], None] | None = _say, *,
+          verify: Callable[[Path], None] | None = None) -> Path:
+    """Download the first of ``urls`` that works into ``dest``, verified against ``md5``
+    and/or by ``verify`` (at least one of them: nothing unverified is kept).
 
     Each mirror is named (``log``, stderr by default) before it is tried and gets
     ``TIMEOUT_S`` seconds to connect and for each read. Raises ``DataError`` listing every
     mirror's failure when none works.
     """
+    if md5 is None and verify is None:
+        raise ValueError("fetch needs an MD5 or a content check")
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     failures = []
@@ -76,7 +89,7 @@ def fetch(urls: Sequence[str], dest: str | os.PathLike, md5: str,
             log(f"downloading {dest.name} from {url} (mirror {i + 1} of {len(urls)}, "
                 f"timeout {TIMEOUT_S:g} s)")
         try:
-            _fetch_one(url, dest, md5)
+            _fetch_one(url, dest, md5, verify)
             return dest
         except DataError as err:
             failures.append(str(err))

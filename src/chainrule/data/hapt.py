@@ -22,9 +22,13 @@ drawn with ``np.random.default_rng(VAL_SEED)`` from the other 21 (users 8, 17, 2
 ``standardise`` applies a per-channel mean and std that ``channel_stats`` computes on the
 **training** windows only.
 
-Download: the official archive is https://archive.ics.uci.edu/dataset/341 (no checksum is
-published, so chainrule does not download it: unzip or copy it, or ``HAPT-RawData.zip``,
-into a ``hapt/`` folder; the error when it is missing names the places looked at).
+Download: ``chainrule data download hapt`` fetches the official archive ``HAPT Data
+Set.zip`` from UCI (https://archive.ics.uci.edu/dataset/341). UCI publishes no checksum, so
+the download is checked by content instead (``verify_archive``: every zip member's CRC, and
+exactly the published RawData — 30 users, 61 recordings with both sensors, 1,214 labelled
+segments, the first one ``1 1 5 250 1232``) before it is kept. Offline, unzip or copy the
+archive, or a RawData-only ``HAPT-RawData.zip``, into a ``hapt/`` folder; the error when it is
+missing names the places looked at.
 """
 
 from __future__ import annotations
@@ -152,6 +156,28 @@ def _read_raw(path: str, mtime: float) -> tuple[dict, np.ndarray]:
                             f"outside the recording ({len(sig)} samples) or the 12 activities")
     labels.setflags(write=False)
     return rec, labels
+
+
+def verify_archive(path: str | os.PathLike) -> None:
+    """Raise ``DataError`` unless ``path`` holds exactly the published HAPT RawData: intact zip
+    members (CRC), 61 recordings of 30 users with acc and gyro, 1,214 labelled segments whose
+    first row is ``1 1 5 250 1232`` (the download's content check; UCI gives no checksum)."""
+    path = os.fspath(path)
+    if not os.path.isdir(path):
+        try:
+            with zipfile.ZipFile(path) as z:
+                bad = z.testzip()
+        except (zipfile.BadZipFile, OSError, EOFError) as e:
+            raise DataError(f"{path}: not a readable zip archive ({e})") from None
+        if bad is not None:
+            raise DataError(f"{path}: member {bad} fails its CRC check")
+    rec, labels = _read_raw.__wrapped__(path, 0.0)
+    users = {u for _, u in rec}
+    found = (len(users), len(rec), len(labels), tuple(int(v) for v in labels[0]))
+    want = (30, 61, 1214, (1, 1, 5, 250, 1232))
+    if found != want:
+        raise DataError(f"{path}: (users, recordings, segments, first segment) = {found}, the "
+                        f"published RawData has {want}")
 
 
 def read_raw(path: str | os.PathLike) -> tuple[dict, np.ndarray]:

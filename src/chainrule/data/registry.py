@@ -100,6 +100,9 @@ class DatasetSpec:
     files: dict[str, tuple[str, ...]] = field(default_factory=dict)
     md5: dict[str, str] = field(default_factory=dict)
     mirrors: tuple[str, ...] = ()
+    # "package.module:function(path)" checking a download's content, for a file whose
+    # publisher gives no checksum (raises DataError; see data.downloader)
+    verify: str = ""
     system_dirs: tuple[str, ...] = ()
     system_package: str = ""
     channels: int = 1
@@ -199,10 +202,13 @@ SPECS: dict[str, DatasetSpec] = {
             classes=("WALKING", "WALKING_UPSTAIRS", "WALKING_DOWNSTAIRS", "SITTING",
                      "STANDING", "LAYING"), image_shape=(),
             description="UCI HAPT smartphone sensors (Reyes-Ortiz et al.), 100-sample windows "
-                        "of acc+gyro, subject-wise split (official archive: "
-                        "https://archive.ics.uci.edu/dataset/341, no published checksum)",
-            files={s: ("HAPT-RawData.zip", "HAPT Data Set.zip", "RawData")
+                        "of acc+gyro, subject-wise split",
+            # the first name is the official archive, downloaded from UCI and checked by
+            # content (UCI publishes no checksum); a RawData-only zip or folder works too
+            files={s: ("HAPT Data Set.zip", "HAPT-RawData.zip", "RawData")
                    for s in ("train", "validation", "test")},
+            mirrors=("https://archive.ics.uci.edu/ml/machine-learning-databases/00341/",),
+            verify="chainrule.data.hapt:verify_archive",
             layout="windows (N, T, C)", sample_shape=(100, 6),
             reader="chainrule.data.hapt:read_hapt",
         ),

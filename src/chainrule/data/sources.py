@@ -26,6 +26,7 @@ import importlib.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 
@@ -156,8 +157,24 @@ def _find_any(folder: Path, names: tuple[str, ...]) -> Path | None:
 
 def _custom_reader(spec: DatasetSpec):
     """Import the function named by a custom spec's ``reader`` (only when loading)."""
-    module, _, func = spec.reader.partition(":")
+    return _custom_function(spec.reader)
+
+
+def _custom_function(name: str):
+    """Import ``package.module:function`` (only when it is needed)."""
+    module, _, func = name.partition(":")
     return getattr(importlib.import_module(module), func)
+
+
+def _verified(path: Path, md5: str | None, verify) -> bool:
+    """Whether a file already in place passes its MD5 or its content check."""
+    if md5 is not None:
+        return md5sum(path) == md5
+    try:
+        verify(path)
+    except DataError:
+        return False
+    return True
 
 
 def _find(folder: Path, filename: str) -> Path | None:
@@ -320,8 +337,9 @@ def download(name: str, split: str | None = None, *, data_dir: str | os.PathLike
              force: bool = False) -> list[Path]:
     """Download the official files of ``name`` (one split, or all) into ``data_dir`` or the cache.
 
-    Each file is verified against its official MD5 before it is moved into place; a file
-    already there with the right checksum is kept. An existing file with another checksum is
+    Each file is verified against its official MD5 (or, where the publisher gives none, by
+    the spec's content check) before it is moved into place; a file already there that
+    passes is kept. An existing file with another checksum is
     an error unless ``force=True`` (then it is replaced). Returns the files' paths.
     """
     return _download(name, split, data_dir, force=force)
@@ -344,15 +362,18 @@ def _download(name: str, split: str | None, data_dir: str | os.PathLike | None, 
             dest = target / filename
             if dest in paths:   # one archive serving several splits
                 continue
-            if dest.is_file() and md5sum(dest) == spec.md5[filename]:
+            md5 = spec.md5.get(filename)
+            verify = _custom_function(spec.verify) if spec.verify and md5 is None else None
+            if dest.is_file() and _verified(dest, md5, verify):
                 paths.append(dest)
                 continue
             if dest.exists() and not force:
-                raise DataError(f"{dest}: exists but is not the official file (MD5 differs); "
-                                "delete it or download with force=True")
+                raise DataError(f"{dest}: exists but is not the official file (its "
+                                f"{'MD5 differs' if md5 else 'content check fails'}); delete "
+                                "it or download with force=True")
             try:
-                paths.append(fetch([m + filename for m in spec.mirrors], dest,
-                                   spec.md5[filename]))
+                paths.append(fetch([m + quote(filename) for m in spec.mirrors], dest, md5,
+                                   verify=verify))
             except DataError as err:
                 raise DataError(f"{err}. Without internet, provide {name}/{s} another way: "
                                 f"{_howto(spec, s, offer_download=False)}") from err
