@@ -163,8 +163,8 @@ def _reading(ctx, cfg, rows, scores, agg, n, summ, anchor) -> None:
                          f"{_effect(d, ok, lower)}.")
             if conds != ("clean",):
                 d, ok = _paired(scores["full"], scores[f"no_{t}"], ("clean",))
-                parts.append(f"On clean accuracy, the full recipe vs without it — "
-                             f"{_effect(d, ok, False)} (the price or bonus on clean speech).")
+                parts.append(f"Its price or bonus on clean accuracy (full recipe vs without "
+                             f"it): {_effect(d, ok, False)}.")
         if not ctx.quick and "plain" in keys and f"only_{t}" in keys:
             d, ok = _paired(scores[f"only_{t}"], scores["plain"], conds)
             parts.append(f"Added alone to the plain baseline — {_effect(d, ok, lower)}.")
