@@ -34,7 +34,7 @@ criterion (solid retrained, dashed not); file size and batch-256 inference time 
 node-pruned and magnitude-pruned (dense and CSR storage) LeNets.
 
 Longer settings: Han et al. retrain much longer; e.g. ``--set epochs=40 retrain_epochs=20
-han_rounds=5 sweep_epochs=5``.
+han_rounds=5 sweep_epochs=5 cnn_sweep_train=59500 table_cnn_train=59500``.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ class Config:
     epochs: int = 15                  # LeNet-300-100 baseline
     han_sparsity: tuple[float, ...] = (0.92, 0.91, 0.74)   # per weight matrix (Han et al.)
     han_rounds: int = 4
-    retrain_epochs: int = 4           # per round
+    retrain_epochs: int = 8           # per round
     retrain_lr: float = 0.02
     criteria: tuple[str, ...] = CRITERIA
     fractions: tuple[float, ...] = (0.25, 0.5, 0.75, 0.9)
@@ -74,7 +74,7 @@ class Config:
     cnn_channels: tuple[int, ...] = (16, 16)
     cnn_epochs: int = 1
     cnn_fractions: tuple[float, ...] = (0.25, 0.5, 0.75)
-    cnn_sweep_train: int = 10000      # retraining images per pruned CNN (1 epoch)
+    cnn_sweep_train: int = 5000       # retraining images per pruned CNN (1 epoch)
     cnn_sweep_test: int = 2000        # test images for the CNN sweep's accuracies
     table_epochs: int = 3
     table_cnn_channels: tuple[int, ...] = (16, 32)
