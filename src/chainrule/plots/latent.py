@@ -28,21 +28,27 @@ def epoch_panels(csvs: Mapping[str, str | Path], columns: Sequence[str], *, path
     """One panel per column of the CSVs against ``epoch``; one line per CSV and split
     (``splits=("train_", "test_")`` draws ``train_<column>`` solid, ``test_<column>``
     dashed)."""
+    from .style import colour, integer_ticks, legend_below
+
     plt = _plt()
-    fig, axes = plt.subplots(1, len(columns), figsize=(4.2 * len(columns), 3.4), squeeze=False)
+    fig, axes = plt.subplots(1, len(columns), figsize=(4.2 * len(columns), 3.9), squeeze=False)
     for ax, col, lab in zip(axes[0], columns, labels or columns):
-        for name, p in csvs.items():
+        epochs: list[float] = []
+        for i, (name, p) in enumerate(csvs.items()):
             d = read_csv(p)
             for k, sp in enumerate(splits):
                 if f"{sp}{col}" in d:
                     style = (styles or {}).get(name, "-o" if k == 0 else "--x")
-                    ax.plot(d["epoch"], d[f"{sp}{col}"], style, ms=3,
+                    ax.plot(d["epoch"], d[f"{sp}{col}"], style, ms=4,
+                            color=colour(i * len(splits) + k),
                             label=f"{name} {sp.rstrip('_')}".strip())
+                    epochs += list(d["epoch"])
         ax.set_xlabel("epoch")
         ax.set_ylabel(lab)
         ax.set_title(lab, fontsize=9)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+        integer_ticks(ax, "x", values=epochs)
+        legend_below(ax, ncol=2)
     if title:
         fig.suptitle(title)
     return _save(fig, path)
@@ -73,15 +79,16 @@ def latent_scatter(npz: str | Path, *, path: str | Path,
     plt = _plt()
     with np.load(npz, allow_pickle=False) as d:
         z, y, classes = d["z"], d["y"], [str(c) for c in d["classes"]]
-    fig, ax = plt.subplots(figsize=(6.4, 5.6))
-    cmap = plt.get_cmap("tab10")
+    fig, ax = plt.subplots(figsize=(7.2, 5.6))
+    cmap = plt.get_cmap("tab10")    # ten classes: tab10's ten distinct colours
     for k, name in enumerate(classes):
         m = y == k
         ax.scatter(z[m, 0], z[m, 1], s=3, alpha=0.6, color=cmap(k % 10), label=name)
     ax.set_xlabel("μ₁")
     ax.set_ylabel("μ₂")
     ax.set_title(title)
-    ax.legend(markerscale=4, fontsize=7, loc="best")
+    ax.legend(markerscale=4, fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5),
+              frameon=False)
     return _save(fig, path)
 
 
