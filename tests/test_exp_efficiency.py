@@ -38,6 +38,19 @@ def test_hand_check_and_costs(run):
         assert r["act_training_bytes"] >= r["act_inference_bytes"] > 0
 
 
+def test_sequence_models_are_costed(run):
+    from chainrule.models.har import build_har
+
+    costs = {r["model"]: r for r in run.metrics["costs"]}
+    lstm = costs["HAR lstm (sensor window 100×6)"]
+    assert lstm["parameters"] == build_har("lstm", 6, rng=0).num_parameters()
+    h, c = 32, 6                          # hidden, channels: 4 gates, 100 steps, then 32 → 6
+    assert lstm["macs"] == 100 * 4 * h * (c + h) + h * 6
+    sent = costs["sentence RNN, sheet (10 words, d = 50)"]
+    assert sent["parameters"] == 20_000 * 50 + 50 * 50 + 50 * 50 + 50 * 4 + 4
+    assert lstm["test_accuracy"] is None and "cost only" in lstm["trained"]
+
+
 def test_han_sparsities_exact(run):
     han = run.metrics["han"]
     expected = round(0.08 * 784 * 300) + round(0.09 * 300 * 100) + round(0.26 * 100 * 10)

@@ -144,3 +144,25 @@ def autoencoder_costs(rng: Any) -> list[dict[str, Any]]:
                      "nonzero_weights": None, "file_bytes": None,
                      "test_accuracy": None, "trained": "not trained (cost only)"})
     return rows
+
+
+def sequence_costs(rng: Any) -> list[dict[str, Any]]:
+    """Counted costs of the lab's sequence models (not trained here: cost only): the five
+    ``har-architectures`` base models on a (100, 6) sensor window, and the sentence sheet's
+    CNN and RNN on 10 word ids (vocabulary 20,000, d = 50). Their accuracies are in those
+    experiments' reports."""
+    from chainrule.models.har import HAR_MODELS, build_har
+    from chainrule.models.sentence import SentenceCNN, SentenceRNN
+
+    from ._efficiency_parts import costs
+
+    models = [(f"HAR {kind} (sensor window 100×6)", build_har(kind, 6, rng=rng), (100, 6))
+              for kind in HAR_MODELS]
+    models += [("sentence CNN, sheet (10 words, d = 50)",
+                SentenceCNN(20_000, 50, 3, sizes=(3,), filters=5, padding=1, mask=False,
+                            rng=rng), (10,)),
+               ("sentence RNN, sheet (10 words, d = 50)",
+                SentenceRNN(20_000, 50, 4, cell="rnn", hidden=50, bias=False, rng=rng), (10,))]
+    return [{"model": name, **costs(model, shape), "nonzero_weights": None, "file_bytes": None,
+             "test_accuracy": None, "trained": "not trained (cost only)"}
+            for name, model, shape in models]

@@ -61,6 +61,15 @@ def reading(ctx: Any, table: list, han: dict, node: dict, mlp_rows: list, cnn_ro
             parts.append(f"Measured, the CNN's batch-256 inference takes "
                          f"{t2['latency_b256_s'] / t1['latency_b256_s']:.0f}× the MLP's for "
                          f"{cnn['macs'] / mlp['macs']:.0f}× the MACs.")
+    lstm, sent = byname.get("HAR lstm (sensor window 100×6)"), byname.get(
+        "sentence RNN, sheet (10 words, d = 50)")
+    if lstm and sent:
+        parts.append(
+            f"Recurrent layers reuse their weights at every time step: the HAR LSTM does "
+            f"{lstm['macs'] / lstm['parameters']:.0f} MACs per parameter over its 100 steps "
+            f"(compute, and a serial time loop), while the sentence RNN's parameters are "
+            f"{sent['parameters']:,}, almost all of them the embedding table read one row per "
+            f"word ({sent['macs']:,} MACs per sentence): its constraint is memory.")
     parts.append(
         f"*Inefficiency.* Magnitude pruning leaves LeNet-300-100 with {han['nonzero']:,} of its "
         f"{han['weights']:,} weights ({han['compression']:.1f}× fewer) at "

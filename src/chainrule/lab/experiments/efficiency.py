@@ -8,7 +8,8 @@ accomplishes.
 1. **Cost table** over the lab's models on MNIST — the 784-100-50-10 MLP of the coursework,
    LeNet-300-100 (wider), a deeper MLP, the ``mnist-cnn`` CNN (its ``build``) and the
    ``cnn-shapes`` CNNs (``cr.models.CNN``, same and valid padding), the pruned LeNets, and
-   the autoencoders' costs where ``chainrule.models.autoencoders`` is present: parameters,
+   the autoencoders' and the sequence models' (HAR, sentence sheet) costs, counted only:
+   parameters,
    file size, MACs per sample, activation memory for inference and for training, measured
    training-step time and inference latency (batch 1 and 256), test accuracy. The counting
    conventions are in ``_efficiency_parts`` and the report (MACs, not FLOPs; 1 MAC = 2 FLOPs).
@@ -168,7 +169,7 @@ def run(cfg: Config, ctx: RunContext) -> None:
                            f"{max(epochs, 1)} epoch(s) on {min(n, len(d['xtr'])):,} images")}
         table.append(row)
         tab_times[name] = parts.timed(model, d["xte"], d["yte"], cfg)
-    table += prn.autoencoder_costs(ctx.rng)
+    table += prn.autoencoder_costs(ctx.rng) + prn.sequence_costs(ctx.rng)
     memory_rows = parts.layer_memory(models[-2][1], shape_img)
 
     # -- what pruning does to files and time
