@@ -75,9 +75,12 @@ def test_masks_stay_zero_through_fit(make):
     assert zero_at_validation and all(zero_at_validation)
     assert hist.epoch_log[-1]["loss"] < hist.epoch_log[0]["loss"]
     assert opt.lr == opt.inner.lr < 0.1                            # the schedule reached it
-    for st in opt.inner.state:                                     # state untouched where masked
+    by_id = {id(p): masks[n] for n, p in model.named_parameters() if n in masks}
+    for p, st in zip(opt.inner.params, opt.inner.state):           # state untouched where masked
         for buf in st.values():
             assert buf.dtype == np.float32
+            if id(p) in by_id and np.shape(buf) == p.shape:
+                assert np.all(buf[~by_id[id(p)]] == 0)
 
 
 def test_masked_optimizer_refuses_foreign_parameters():

@@ -62,21 +62,6 @@ class Clips:
     def __len__(self) -> int:
         return len(self.waves)
 
-    def subset(self, idx) -> Clips:
-        idx = [int(i) for i in idx]
-        return Clips(tuple(self.waves[i] for i in idx), tuple(self.words[i] for i in idx),
-                     tuple(self.speakers[i] for i in idx),
-                     np.asarray(self.synthetic[idx], bool))
-
-    def __add__(self, other: Clips) -> Clips:
-        return Clips(self.waves + other.waves, self.words + other.words,
-                     self.speakers + other.speakers,
-                     np.concatenate([self.synthetic, other.synthetic]).astype(bool))
-
-
-def empty() -> Clips:
-    return Clips((), (), (), np.zeros(0, bool))
-
 
 def resample(x: np.ndarray, src: int, rate: int) -> np.ndarray:
     if src == rate:

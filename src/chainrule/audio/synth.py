@@ -12,10 +12,10 @@ last sample above 2% of the peak, with a 20 ms margin) and scaled to peak ``PEAK
 folder). Nothing is ever written inside the repository.
 
 Voices are split like speakers: ``voice_split(voice)`` is ``which_set`` of the voice's name
-(``speaker hash``), and every voice that is not ``train`` is *held out*: its clips are used
-only to check generalisation to unseen synthetic voices, never for training and never mixed
-into the (real-speech) test sets. Every synthetic clip is labelled ``synthetic`` by its
-voice name (``espeak-ng:…`` / ``flite:…``).
+(``speaker hash``), and every voice that is not ``train`` is *held out*: never used for
+training and never mixed into the (real-speech) test sets (the experiment reports how many
+voices were held out; it does not evaluate them). Every synthetic clip is labelled
+``synthetic`` by its voice name (``espeak-ng:…`` / ``flite:…``).
 """
 
 from __future__ import annotations

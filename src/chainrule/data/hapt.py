@@ -236,11 +236,11 @@ def class_counts(y: np.ndarray, num_classes: int) -> list[int]:
 
 def channel_stats(x_train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel mean and std (float32, shape (C,)) of training windows ``(N, T, C)``."""
-    flat = x_train.reshape(-1, x_train.shape[-1]).astype(np.float64)
-    return (flat.mean(0).astype(np.float32),
-            np.maximum(flat.std(0), 1e-8).astype(np.float32))
+    flat = x_train.reshape(-1, x_train.shape[-1])        # float64 sums, no float64 copy
+    return (flat.mean(0, dtype=np.float64).astype(np.float32),
+            np.maximum(flat.std(0, dtype=np.float64), 1e-8).astype(np.float32))
 
 
 def standardise(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
     """``(x − mean) / std`` per channel (the last axis), float32."""
-    return ((x - mean) / std).astype(np.float32)
+    return ((x - mean) / std).astype(np.float32, copy=False)

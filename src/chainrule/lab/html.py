@@ -51,6 +51,7 @@ figcaption{font-style:italic;color:#555}pre{background:#f6f6f6;padding:.6em;over
 .tablebox{overflow-x:auto;max-width:100%}td{white-space:nowrap}td:first-child{white-space:normal;
 min-width:12em}caption{caption-side:bottom;text-align:left;font-style:italic;color:#555;
 white-space:normal}
+td.text{white-space:normal;min-width:16em;text-align:left}
 .smoke{background:#fff7e6;border-left:4px solid #e69f00;padding:.4em .8em;font-size:.92em}
 @media print{body{max-width:none;margin:0}nav{page-break-after:always}
 section{page-break-before:always}.tablebox{overflow:visible}td{white-space:normal}
@@ -150,12 +151,18 @@ def render_blocks(run_dir: Path, blocks: list[Any]) -> str:
             parts.append(_figure(run_dir, b))
         elif kind == "table":
             head = "".join(f"<th>{html.escape(str(h))}</th>" for h in b["headers"])
-            rows = "".join("<tr>" + "".join(f"<td>{inline_markdown(str(c))}</td>" for c in r)
+            rows = "".join("<tr>" + "".join(_cell(str(c)) for c in r)
                            + "</tr>" for r in b["rows"])
             cap = f"<caption>{inline_markdown(b['caption'])}</caption>" if b.get("caption") else ""
             parts.append(f'<div class="tablebox"><table>{cap}<thead><tr>{head}</tr></thead>'
                          f"<tbody>{rows}</tbody></table></div>")
     return "\n".join(parts)
+
+
+def _cell(text: str) -> str:
+    """A table cell: numbers and short labels never wrap; prose (over 24 characters) does."""
+    cls = ' class="text"' if len(text) > 24 else ""
+    return f"<td{cls}>{inline_markdown(text)}</td>"
 
 
 def _meta(run: dict[str, Any]) -> str:

@@ -40,11 +40,11 @@ def condition_bars(csv_path: str | Path, *, path: str | Path, conditions: Sequen
     return _save(fig, path)
 
 
-def _describe(a: dict) -> str:
+def _describe(a: dict, rate: int) -> str:
     if a.get("kind") == "silence":
         return f"noise alone, vol {a['background_volume']:.2f}"
     bits = ["synthetic" if a.get("synthetic") else "real",
-            f"gain {a['gain']:.2f}", f"shift {a['shift'] / 8:+.0f} ms"]
+            f"gain {a['gain']:.2f}", f"shift {a['shift'] * 1000 / rate:+.0f} ms"]
     bits.append(f"noise {a['background_volume']:.3f}" if a["background_volume"] else "no noise")
     return ", ".join(bits)
 
@@ -69,7 +69,7 @@ def batch_grid(npz_path: str | Path, *, path: str | Path, rate: int = 8000) -> P
             continue
         a.plot(t, x[i], lw=0.5)
         a.set_ylim(-1, 1)
-        a.set_title(f"{names[int(y[i])]}\n{_describe(applied[i])}", fontsize=7)
+        a.set_title(f"{names[int(y[i])]}\n{_describe(applied[i], rate)}", fontsize=7)
         a.tick_params(labelsize=6)
         b.imshow(feats[i].T, origin="lower", aspect="auto", cmap="magma",
                  extent=(0, 1, 0, feats.shape[2]))

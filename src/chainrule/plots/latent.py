@@ -32,10 +32,10 @@ def epoch_panels(csvs: Mapping[str, str | Path], columns: Sequence[str], *, path
 
     plt = _plt()
     fig, axes = plt.subplots(1, len(columns), figsize=(4.2 * len(columns), 3.9), squeeze=False)
+    tables = {name: read_csv(p) for name, p in csvs.items()}       # each file read once
     for ax, col, lab in zip(axes[0], columns, labels or columns):
         epochs: list[float] = []
-        for i, (name, p) in enumerate(csvs.items()):
-            d = read_csv(p)
+        for i, (name, d) in enumerate(tables.items()):
             for k, sp in enumerate(splits):
                 if f"{sp}{col}" in d:
                     style = (styles or {}).get(name, "-o" if k == 0 else "--x")

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _plt, _save, read_csv
+from . import style as plot_style
 
 
 def filter_sizes(csv_path: str | Path, *, path: str | Path, title: str = "") -> Path:
@@ -40,7 +41,8 @@ def grouped_curves(groups: Mapping[str, Mapping[str, str | Path]], *, path: str 
     (dashed, a running mean over each epoch) against epoch, markers on every point, integer
     epoch ticks, one legend per panel below its axes."""
     plt = _plt()
-    fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 4.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(groups), figsize=(4.4 * len(groups), 4.8), squeeze=False,
+                             layout="constrained")
     for ax, (group, series) in zip(axes[0], groups.items()):
         epochs: set[int] = set()
         for i, (label, csv_path) in enumerate(series.items()):
@@ -57,8 +59,6 @@ def grouped_curves(groups: Mapping[str, Mapping[str, str | Path]], *, path: str 
         ax.set_ylabel(metric)
         ax.set_title(group)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=1,
-                  frameon=False)
+        plot_style.legend_below(ax, ncol=1)
     fig.suptitle(title)
-    fig.tight_layout()
     return _save(fig, path)

@@ -78,9 +78,9 @@ def magnitude_masks(model: Module, sparsity: float | Mapping[str, float], *,
         raise KeyError(f"no parameters {missing}; the model has {sorted(params)}")
     mags = {}
     for n in names:
-        m = np.abs(params[n].data).astype(np.float64)
-        if previous is not None and n in previous:
-            m = np.where(previous[n], m, -1.0)   # already pruned: always among the smallest
+        m = np.abs(params[n].data)
+        if previous is not None and n in previous:   # already pruned: always among the smallest
+            m = np.where(previous[n], m, m.dtype.type(-1))
         mags[n] = m
     if scope == "layer":
         return {n: _keep_largest(m.ravel(), round(per[n] * m.size)).reshape(m.shape)

@@ -129,12 +129,9 @@ def disagreement(base: Any, d: dict, cfg: Any) -> dict[str, Any]:
 
 
 def autoencoder_costs(rng: Any) -> list[dict[str, Any]]:
-    """Counted costs of the coursework autoencoders (not classifiers: no accuracy), when
-    ``chainrule.models.autoencoders`` is present."""
-    try:
-        from chainrule.models import autoencoders as ae
-    except ImportError:
-        return []
+    """Counted costs of the coursework autoencoders (not classifiers: no accuracy)."""
+    from chainrule.models import autoencoders as ae
+
     from ._efficiency_parts import costs
 
     rows = []

@@ -106,6 +106,7 @@ def _data(cfg: Config, ctx: RunContext) -> tuple[dict, dict]:
           runtime={"quick": "10 s", "full": "5 min 29 s"})   # make run, 2 jobs
 def run(cfg: Config, ctx: RunContext) -> None:
     import chainrule as cr
+    from chainrule import prune
 
     from .mnist_cnn import build as build_mnist_cnn
 
@@ -162,7 +163,7 @@ def run(cfg: Config, ctx: RunContext) -> None:
             parts.train(model, d["xtr"][:n], d["ytr"][:n], epochs=max(epochs, 1), lr=cfg.lr,
                         cfg=cfg, seed=seed + 5)
         row = {"model": name, **parts.costs(model, tuple(d["xtr"].shape[1:])),
-               "nonzero_weights": int(sum(int((p.data != 0).sum()) for p in model.parameters())),
+               "nonzero_weights": prune.sparsity_of(model)["all_parameters_nonzero"],
                "file_bytes": parts.file_bytes(ctx, name.replace(" ", "_"), model),
                "test_accuracy": parts.accuracy(model, d["xte"], d["yte"]),
                "trained": ("see below" if epochs == 0 else

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...metrics import confusion_matrix
 from ..context import RunContext
 from ..registry import register
 from . import _kws_parts as P
@@ -202,11 +203,10 @@ def run(cfg: Config, ctx: RunContext) -> None:
 
 def _confusion(preds, digits) -> np.ndarray:
     """12×12 counts over clean digits (true 2+d), unknown words (1) and noise alone (0)."""
-    k = len(P.NAMES)
     true = np.concatenate([digits + 2, np.ones(len(preds["unknown_fa"]), np.int64),
                            np.zeros(len(preds["silence_fa"]), np.int64)])
     pred = np.concatenate([preds["clean"], preds["unknown_fa"], preds["silence_fa"]])
-    return np.bincount(true * k + pred, minlength=k * k).reshape(k, k)
+    return confusion_matrix(true, pred, len(P.NAMES))
 
 
 def _save_batch(ctx, fold, bank, cfg, on, feat, seed) -> None:
