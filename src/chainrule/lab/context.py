@@ -8,6 +8,8 @@ It owns the run directory and everything written into it by the experiment:
 * ``ctx.figure`` — calls a ``chainrule.plots`` function on saved files, writes ``figures/*.png``;
 * ``ctx.heading`` / ``ctx.md`` / ``ctx.table`` / ``ctx.code`` — the body of ``report.md``
   (also kept as ``report.json`` blocks, from which the HTML report is rendered);
+* ``ctx.answer`` — the reading that answers the question, and the one figure that shows it
+  (the report ends each section with it);
 * ``ctx.add_source`` — which dataset files were used (the report states them).
 """
 
@@ -92,6 +94,20 @@ class RunContext:
         body = [[_cell(v) for v in row] for row in rows]
         self.blocks.append({"type": "table", "headers": list(headers), "rows": body,
                             "caption": caption})
+
+    def answer(self, text: str, *, figure: str | None = None) -> None:
+        """The answer to the experiment's question: the reading paragraph (built from the
+        measured numbers) and the name of the one figure that shows it (``figure="curves"``
+        means ``figures/curves.png``, drawn with ``ctx.figure`` before or after this call).
+
+        The report puts it last in the section, under an **Answer** heading, with the figure
+        shown again and the numbers that back it (from ``claims.json`` when the run has one).
+        """
+        if figure is not None and (not isinstance(figure, str) or not figure.strip()
+                                   or "/" in figure or "\\" in figure):
+            raise ValueError(f"answer(figure=...) takes a figure name such as 'curves', "
+                             f"got {figure!r}")
+        self.blocks.append({"type": "answer", "text": text.strip(), "figure": figure})
 
     def code(self, text: str) -> None:
         """A preformatted block (e.g. a gradient-check table)."""

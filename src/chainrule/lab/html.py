@@ -84,6 +84,7 @@ _SCALAR = (str, int, float, bool, type(None))
 # Block type -> its required keys and their types (``caption`` is optional, a string).
 _BLOCKS: dict[str, dict[str, Any]] = {
     "heading": {"text": str}, "text": {"text": str}, "code": {"text": str},
+    "answer": {"text": str},
     "figure": {"path": str}, "table": {"headers": list, "rows": list},
 }
 
@@ -143,7 +144,7 @@ def render_blocks(run_dir: Path, blocks: list[Any]) -> str:
         kind = b["type"]
         if kind == "heading":
             parts.append(f"<h3>{html.escape(b['text'])}</h3>")
-        elif kind == "text":
+        elif kind in ("text", "answer"):
             parts.append(f"<p>{inline_markdown(b['text'])}</p>")
         elif kind == "code":
             parts.append(f"<pre>{html.escape(b['text'])}</pre>")

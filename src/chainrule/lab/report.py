@@ -96,7 +96,7 @@ def to_markdown(title: str, blocks: list[dict[str, Any]]) -> str:
         kind = b["type"]
         if kind == "heading":
             lines += [f"## {b['text']}", ""]
-        elif kind == "text":
+        elif kind in ("text", "answer"):
             lines += [b["text"], ""]
         elif kind == "code":
             lines += ["```", b["text"], "```", ""]
