@@ -1,4 +1,4 @@
-"""``chainrule lab``: list, run, run-all and report.
+"""``chainrule lab``: list, run, run-all, report and check.
 
 The main CLI wires this in with ``add_parser(subparsers)``; the parser it adds carries
 ``func=handle`` (``args.func(args)`` returns the exit code). Standalone:
@@ -54,6 +54,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     rep = sub.add_parser("report", help="one self-contained HTML page from the latest runs")
     rep.add_argument("--runs", type=Path, default=DEFAULT_ROOT)
     rep.add_argument("--out", type=Path, default=Path("report.html"))
+    chk = sub.add_parser("check", help="recompute every reading's claims from the saved numbers",
+                         description="For the run of each experiment that the report shows, "
+                                     "re-read every number its reading's claims use (claims.json) "
+                                     "and recompute each verdict and sentence; exit 1 on any "
+                                     "problem.")
+    chk.add_argument("root", nargs="?", type=Path, default=Path("runs/lab"),
+                     help="runs root (default runs/lab)")
     lab.set_defaults(func=handle, handler=handle)
     return lab
 
@@ -149,6 +156,10 @@ def handle(args: argparse.Namespace) -> int:
             return 2
     if args.lab_command == "run-all":
         return cmd_run_all(args)
+    if args.lab_command == "check":
+        from .check import check_root
+
+        return check_root(args.root)
     return cmd_report(args)
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ..claims import SMOKE_READING
 from ..context import RunContext
 
 
@@ -123,11 +124,6 @@ def add_bias(x: np.ndarray) -> np.ndarray:
 def pct(v: float) -> str:
     """``0.9123`` → ``"91.23%"``."""
     return f"{100.0 * float(v):.2f}%"
-
-
-SMOKE_READING = ("**Reading.** Smoke test (quick preset: seconds of training on a subset) — "
-                 "the numbers are not meaningful, so no conclusion is drawn from them; the "
-                 "full preset answers the question.")
 
 
 def reading(ctx: RunContext, text: str) -> str:
