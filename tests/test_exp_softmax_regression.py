@@ -53,3 +53,58 @@ def test_same_seed_reproduces_metrics_json(run, tmp_path):
     again = run_experiment("softmax-regression", quick=True, seed=0, out_root=tmp_path)
     assert (again.path / "metrics.json").read_bytes() == (run.path / "metrics.json").read_bytes()
     assert "seconds" not in (run.path / "metrics.json").read_text()
+
+
+# ------------------------------------------------------------ the reading, on crafted numbers
+def _crafted(hidden_acc: float, soft_acc: float, gaps=(0.02, 0.01), two_se=0.006):
+    from types import SimpleNamespace
+
+    models = {k: {"test_accuracy": acc, "gap_accuracy": gap, "best_step": 100 * (i + 1),
+                  "steps": 1000} for i, (k, acc, gap) in
+              enumerate((("softmax", soft_acc, gaps[1]), ("hidden", hidden_acc, gaps[0])))}
+    return SimpleNamespace(metrics={"models": models,
+                                    "resolution": {"test_accuracy_two_se": two_se}})
+
+
+def _sentences(ctx):
+    from chainrule.lab.experiments.softmax_regression import reading_claims
+
+    return [c.sentence() for c in reading_claims(ctx)]
+
+
+def test_reading_says_higher_only_beyond_two_standard_errors():
+    acc, gap, steps = _sentences(_crafted(0.97, 0.92))
+    assert acc.startswith("test accuracy is higher for the hidden network (97.00%) than for "
+                          "softmax regression (92.00%), by 5.00 points")
+    assert gap.startswith("the train−test accuracy gap is lower for softmax regression (1.00%)")
+    assert steps == ("the lowest validation loss came at step 100 of 1,000 for softmax "
+                     "regression and at step 200 of 1,000 for the hidden network")
+    acc, gap, _ = _sentences(_crafted(0.923, 0.92, gaps=(0.012, 0.01)))
+    assert acc.startswith("test accuracy: no clear difference") and "higher" not in acc
+    assert gap.startswith("the train−test accuracy gap: no clear difference")
+    acc, *_ = _sentences(_crafted(0.90, 0.92))
+    assert acc.startswith("test accuracy is higher for softmax regression")
+
+
+def test_gradcheck_claims_name_the_test_that_decided_each_tensor():
+    from types import SimpleNamespace
+
+    from chainrule.lab.experiments.softmax_regression import gradcheck_claims
+
+    ctx = SimpleNamespace(metrics={"gradcheck": {"tol": 1e-6, "tensors": {
+        "w": {"max_rel": 2e-7, "max_abs": 1e-9, "test": "rel"},
+        "v": {"max_rel": 2.4e-6, "max_abs": 1e-9, "test": "rel"},
+        "b": {"max_rel": 0.5, "max_abs": 1e-12, "test": "abs"}}}})
+    w, v, b = gradcheck_claims(ctx)
+    assert w.verdict() == "meets" and "relative test" in w.sentence()
+    assert "2.0e-07, at or below the tolerance, 1.0e-06" in w.sentence()
+    assert v.verdict() == "misses" and "2.4e-06, above the tolerance, 1.0e-06" in v.sentence()
+    assert b.verdict() == "meets" and "absolute test" in b.sentence()
+    assert "at or below ATOL, 1.0e-09" in b.sentence()
+
+
+def test_quick_run_claims_recompute(run):
+    from chainrule.lab.check import check_run
+
+    assert check_run(run.path) == []
+    assert "no conclusion is drawn" in (run.path / "report.md").read_text()

@@ -24,8 +24,8 @@ def n(v, key="x"):
     (0.95, 0.90, "a better", "higher for A (95.00%) than for B (90.00%), by 5.00 points"),
     (0.90, 0.95, "b better", "higher for B (95.00%) than for A (90.00%), by 5.00 points"),
     (0.905, 0.90, C.NO_CLEAR, ("no clear difference between A (90.50%) and B (90.00%) — the "
-                               "difference, 0.50 points, is within the resolution (two "
-                               "standard errors, 1.00 points)")),
+                               "difference, 0.50 points, is within two standard errors "
+                               "(1.00 points)")),
 ])
 def test_compare_needs_more_than_the_resolution(a, b, verdict, word):
     c = C.Compare("test accuracy", "A", n(a, "a"), "B", n(b, "b"), better="higher",
@@ -167,12 +167,21 @@ def test_reading_paragraph_and_claims_file(tmp_path):
     doc = json.loads((run / "claims.json").read_text())
     text = doc["readings"][0]["text"]
     assert text == ("**Reading.** One lead sentence. Test accuracy is higher for A (95.00%) "
-                    "than for B (90.00%), by 5.00 points (more than the resolution: 1.00 "
-                    "points).")
+                    "than for B (90.00%), by 5.00 points, more than the resolution "
+                    "(1.00 points).")
     (claim,) = doc["claims"]
     assert claim["refs"] == {"a": "metrics.json#/a/acc", "b": "metrics.json#/b/acc"}
     assert claim["verdict"] == "a better" and claim["reading"] == 0
     assert check_run(run) == []
+
+
+def test_exact_claims_are_stated_in_quick_runs_too(tmp_path):
+    ctx = _ctx(tmp_path, quick=True)
+    text = C.reading(ctx, [C.Fact("{0:,} parameters", (C.metric(ctx, "a", "acc"),))],
+                     label="Shapes", exact=True)
+    assert text == "**Shapes.** 0.95 parameters."
+    doc = json.loads((tmp_path / "claims.json").read_text())
+    assert doc["readings"] == [{"lead": "", "label": "Shapes", "text": text, "smoke": False}]
 
 
 def test_quick_runs_record_claims_but_draw_no_conclusion(tmp_path):

@@ -123,8 +123,9 @@ def check_run(run_dir: str | Path) -> list[str]:
             problems.append(f"reading {r + 1}: not an object with a text")
             continue
         said = sentences.get(r, [])
-        want = (C.SMOKE_READING if rd.get("quick") is True
-                else C.paragraph([s for s in said if s], str(rd.get("lead", ""))))
+        want = (C.SMOKE_READING if rd.get("smoke") is True
+                else C.paragraph([s for s in said if s], str(rd.get("lead", "")),
+                                 str(rd.get("label", "Reading"))))
         if None not in said and rd["text"] != want:
             problems.append(f"reading {r + 1}: the text is not the paragraph its claims give")
         if not any(rd["text"] in t for t in texts):

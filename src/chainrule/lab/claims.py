@@ -13,7 +13,7 @@ run gets ``SMOKE_READING`` instead: seconds of training never yield a conclusion
 every claim in the run's ``claims.json``::
 
     {"claims": [{"kind", "refs", "values", "params", "verdict", "sentence", "reading"}, ...],
-     "readings": [{"lead", "text", "quick"}, ...]}
+     "readings": [{"lead", "label", "text", "smoke"}, ...]}
 
 ``chainrule.lab.check.check_run`` re-reads every ref from the saved files and recomputes each
 verdict and sentence (``chainrule lab check``). Kinds: ``Compare``, ``Change``, ``Threshold``,
@@ -52,6 +52,11 @@ def _num(x: Any) -> Any:
 def _ok(*vals: Any) -> bool:
     return all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
                for v in vals)
+
+
+def _within(note: str, res: float, spec: str) -> str:
+    """``"two standard errors (1.00 points)"`` or ``"the resolution (1.00 points)"``."""
+    return f"{note or 'the resolution'} ({fmt_diff(res, spec)})"
 
 
 _OPS = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt,
@@ -152,14 +157,13 @@ class Compare(Claim):
     def sentence(self) -> str:
         a, b, res, v = self.a.value, self.b.value, _num(self.resolution), self.verdict()
         A, B = f"{self.a_name} ({self._v(a)})", f"{self.b_name} ({self._v(b)})"
-        note = f"{self.resolution_note}, " if self.resolution_note else ""
+        within = _within(self.resolution_note, res, self.spec)
         if v == NO_CLEAR:
             if not _ok(a, b):
                 return f"{self.what}: {NO_CLEAR} between {A} and {B} (not both measured)"
             if res:
                 return (f"{self.what}: {NO_CLEAR} between {A} and {B} — the difference, "
-                        f"{fmt_diff(abs(a - b), self.spec)}, is within the resolution "
-                        f"({note}{fmt_diff(res, self.spec)})")
+                        f"{fmt_diff(abs(a - b), self.spec)}, is within {within}")
             return f"{self.what}: {NO_CLEAR} between {A} and {B} (equal)"
         win, lose = (A, B) if v == "a better" else (B, A)
         word = self.better
@@ -167,7 +171,7 @@ class Compare(Claim):
             return f"{self.what} is {word} for {win} than for {lose}"
         by = f", by {fmt_diff(abs(a - b), self.spec)}"
         if res:
-            by += f" (more than the resolution: {note}{fmt_diff(res, self.spec)})"
+            by += f", more than {within}"
         return f"{self.what} is {word} for {win} than for {lose}{by}"
 
 
@@ -197,8 +201,7 @@ class Change(Claim):
         v, res = self.verdict(), _num(self.resolution)
         span = f"{fmt(self.before.value, self.spec)} → {fmt(self.after.value, self.spec)}"
         if v == NO_CLEAR:
-            note = f"{self.resolution_note}, " if self.resolution_note else ""
-            within = (f", within the resolution ({note}{fmt_diff(res, self.spec)})"
+            within = (f", within {_within(self.resolution_note, res, self.spec)}"
                       if res else "")
             return f"{self.cause}: {NO_CLEAR} in {self.what} ({span}{within})"
         verb = "lowered" if v == "lower" else "raised"
@@ -332,10 +335,9 @@ class Best(Claim):
         if v != NO_CLEAR:
             return f"the {word} {self.what} is {top}"
         second = order[1]
-        note = f"{self.resolution_note}, " if self.resolution_note else ""
+        within = _within(self.resolution_note, _num(self.resolution), self.spec)
         return (f"{self.what}: {NO_CLEAR} between the best two, {top} and {self.names[second]} "
-                f"({fmt(self.items[second].value, self.spec)}), within the resolution "
-                f"({note}{fmt_diff(_num(self.resolution), self.spec)})")
+                f"({fmt(self.items[second].value, self.spec)}), within {within}")
 
 
 @dataclass(frozen=True)
@@ -364,24 +366,30 @@ def _cap(s: str) -> str:
     return s[:1].upper() + s[1:] if s else s
 
 
-def paragraph(sentences: list[str], lead: str = "") -> str:
+def paragraph(sentences: list[str], lead: str = "", label: str = "Reading") -> str:
     """``**Reading.** {lead} Sentence one. Sentence two.`` (each capitalised, one full stop)."""
     parts = [_cap(s).rstrip(".") + "." for s in ([lead] if lead else []) + sentences if s]
-    return " ".join(["**Reading.**", *parts])
+    return " ".join([f"**{label}.**", *parts])
 
 
-def reading(ctx: Any, claims: list[Claim], *, lead: str = "") -> str:
-    """The reading paragraph from ``claims`` (``SMOKE_READING`` in a quick run), recorded with
-    the claims in the run's ``claims.json`` (appended to when a run has several readings)."""
+def reading(ctx: Any, claims: list[Claim], *, lead: str = "", label: str = "Reading",
+            exact: bool = False) -> str:
+    """The paragraph ``**{label}.** {lead} {claims' sentences}``, recorded with its claims in
+    the run's ``claims.json`` (appended to when a run has several readings).
+
+    A quick run gets ``SMOKE_READING`` instead (its claims are still recorded), unless
+    ``exact``: claims about exact, training-independent facts (parity checks, shapes,
+    gradient checks) hold after seconds of training too."""
     path = ctx.out / CLAIMS_FILE
     if path.exists():
         doc = json.loads(path.read_text())
     else:
         doc = {"claims": [], "readings": []}
         path = ctx.path(CLAIMS_FILE)
-    text = SMOKE_READING if ctx.quick else paragraph([c.sentence() for c in claims], lead)
+    smoke = ctx.quick and not exact
+    text = SMOKE_READING if smoke else paragraph([c.sentence() for c in claims], lead, label)
     index = len(doc["readings"])
-    doc["readings"].append({"lead": lead, "text": text, "quick": bool(ctx.quick)})
+    doc["readings"].append({"lead": lead, "label": label, "text": text, "smoke": bool(smoke)})
     doc["claims"].extend({**c.to_json(), "reading": index} for c in claims)
     path.write_text(json.dumps(jsonable(doc), indent=2, ensure_ascii=False) + "\n")
     return text

@@ -126,6 +126,13 @@ def pct(v: float) -> str:
     return f"{100.0 * float(v):.2f}%"
 
 
+def two_se(p1: float, n1: int, p2: float, n2: int) -> float:
+    """Two standard errors of the difference of two accuracies measured on ``n1`` and ``n2``
+    examples (binomial, unpaired: a conservative resolution for the same test set) — the
+    smallest difference a reading calls clear."""
+    return 2.0 * float(np.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2))
+
+
 def reading(ctx: RunContext, text: str) -> str:
     """``text`` (a reading drawn from trained models' numbers) in a full run; in a quick run
     the one-line smoke-test notice instead, so seconds of training never yield a conclusion.
