@@ -17,8 +17,10 @@ every claim in the run's ``claims.json``::
 
 ``chainrule.lab.check.check_run`` re-reads every ref from the saved files and recomputes each
 verdict and sentence (``chainrule lab check``). Kinds: ``Compare``, ``Change``, ``Threshold``,
-``Tolerance``, ``Count``, ``Best``, ``Fact``. Build ``Num``s with ``metric(ctx, *keys)``
-(the value read from ``ctx.metrics``, so it is saved) or ``measured(data, *keys, file=...)``.
+``Tolerance``, ``Count``, ``Best``, ``Fact``, ``Ratio`` (a factor beyond a relative resolution),
+``Paired`` (a mean paired difference beyond its standard error). Build ``Num``s with
+``metric(ctx, *keys)`` (the value read from ``ctx.metrics``, so it is saved) or
+``measured(data, *keys, file=...)``.
 """
 
 from __future__ import annotations
@@ -34,9 +36,9 @@ from .claim_values import Num, fmt, fmt_diff, measured, metric, pointer, resolve
 from .context import jsonable
 
 __all__ = ["CLAIMS_FILE", "KINDS", "NO_CLEAR", "SMOKE_READING", "Best", "Change", "Claim",
-           "Compare", "Count", "Fact", "Num", "Threshold", "Tolerance", "fmt", "fmt_diff",
-           "from_json", "measured", "metric", "paragraph", "pointer", "reading", "resolve",
-           "split_ref"]
+           "Compare", "Count", "Fact", "Num", "Paired", "Ratio", "Threshold", "Tolerance", "fmt",
+           "fmt_diff", "from_json", "measured", "metric", "paragraph", "pointer", "reading",
+           "resolve", "split_ref"]
 
 SMOKE_READING = ("**Reading.** Smoke test (quick preset: seconds of training on a subset) — "
                  "the numbers are not meaningful, so no conclusion is drawn from them; the "
@@ -356,8 +358,115 @@ class Fact(Claim):
         return self.template.format(*(x.value for x in self.values))
 
 
+@dataclass(frozen=True)
+class Ratio(Claim):
+    """``a`` against ``b`` as a factor, for positive quantities whose resolution is relative
+    (wall-clock times on a shared machine, file sizes): verdict ``"a better"``, ``"b better"``
+    or ``"no clear difference"`` when the larger is at most ``1 + rel`` times the smaller
+    (``rel_note`` says where ``rel`` comes from; ``rel = 0`` for exact quantities)."""
+
+    kind: ClassVar[str] = "ratio"
+    what: str
+    a_name: str
+    a: Num
+    b_name: str
+    b: Num
+    better: str = "lower"
+    rel: float = 0.25
+    rel_note: str = ""
+    spec: str = ".2f"
+
+    def _ok(self) -> bool:
+        a, b = self.a.value, self.b.value
+        return _ok(a, b) and a > 0 and b > 0
+
+    def verdict(self) -> str:
+        a, b = self.a.value, self.b.value
+        if not self._ok() or max(a, b) <= min(a, b) * (1 + self.rel):
+            return NO_CLEAR
+        return "a better" if (a < b) == (self.better == "lower") else "b better"
+
+    def sentence(self) -> str:
+        a, b, v = self.a.value, self.b.value, self.verdict()
+        A, B = f"{self.a_name} ({fmt(a, self.spec)})", f"{self.b_name} ({fmt(b, self.spec)})"
+        if not self._ok():
+            return f"{self.what}: {NO_CLEAR} between {A} and {B} (not both measured)"
+        factor = max(a, b) / min(a, b)
+        res = f"{self.rel_note}, ±{self.rel:.0%}" if self.rel_note else f"±{self.rel:.0%}"
+        if v == NO_CLEAR:
+            if not self.rel:
+                return f"{self.what}: {NO_CLEAR} between {A} and {B} (equal)"
+            return (f"{self.what}: {NO_CLEAR} between {A} and {B} — a factor of "
+                    f"{factor:.2f}, within the resolution ({res})")
+        win, lose = (A, B) if v == "a better" else (B, A)
+        beyond = f", beyond the resolution ({res})" if self.rel else ""
+        return f"{self.what} is {self.better} for {win} than for {lose}: {factor:.1f}×{beyond}"
+
+
+@dataclass(frozen=True)
+class Paired(Claim):
+    """``a[i]`` against ``b[i]`` measured in pairs (folds, or criteria sharing one set-up):
+    with ``d = a − b``, the mean difference is called only when ``|mean d| >= min_diff`` and
+    ``|mean d| > k·SE`` (SE = sample standard deviation of ``d`` / √n; a single pair is never
+    clear). Verdict ``"a better"``, ``"b better"`` or ``"no clear difference"``; ``pairs``
+    names what the pairs are (``"folds"``)."""
+
+    kind: ClassVar[str] = "paired"
+    what: str
+    a_name: str
+    a: tuple
+    b_name: str
+    b: tuple
+    better: str = "higher"
+    min_diff: float = 0.0
+    k: float = 2.0
+    pairs: str = "pairs"
+    spec: str = ".4f"
+
+    def stats(self) -> tuple[float, float, float, float, int] | None:
+        """(mean a, mean b, mean d, SE of mean d, n); None unless every pair is measured."""
+        a, b = [x.value for x in self.a], [x.value for x in self.b]
+        if not a or len(a) != len(b) or not _ok(*a, *b):
+            return None
+        n = len(a)
+        d = [x - y for x, y in zip(a, b, strict=True)]
+        m = sum(d) / n
+        se = math.sqrt(sum((x - m) ** 2 for x in d) / (n - 1) / n) if n > 1 else math.nan
+        return sum(a) / n, sum(b) / n, m, se, n
+
+    def verdict(self) -> str:
+        s = self.stats()
+        if s is None or s[4] < 2 or abs(s[2]) < self.min_diff or abs(s[2]) <= self.k * s[3]:
+            return NO_CLEAR
+        return "a better" if (s[2] < 0) == (self.better == "lower") else "b better"
+
+    def sentence(self) -> str:
+        s, v = self.stats(), self.verdict()
+        if s is None:
+            return (f"{self.what}: {NO_CLEAR} between {self.a_name} and {self.b_name} (not "
+                    f"measured in pairs)")
+        ma, mb, m, se, n = s
+        A, B = f"{self.a_name} ({fmt(ma, self.spec)})", f"{self.b_name} ({fmt(mb, self.spec)})"
+        d = f"{'+' if m >= 0 else '−'}{fmt_diff(abs(m), self.spec)}"
+        if v == NO_CLEAR:
+            if n < 2:
+                why = f"{d} from a single pair, no standard error"
+            elif abs(m) < self.min_diff:
+                why = (f"a mean difference of {d} over {n} {self.pairs}, under "
+                       f"{fmt_diff(self.min_diff, self.spec)}")
+            else:
+                why = (f"a mean difference of {d} over {n} {self.pairs}, within {self.k:g} "
+                       f"standard errors ({fmt_diff(self.k * se, self.spec)})")
+            return f"{self.what}: {NO_CLEAR} between {A} and {B} — {why}"
+        win, lose = (A, B) if v == "a better" else (B, A)
+        return (f"{self.what} is {self.better} for {win} than for {lose}, by "
+                f"{fmt_diff(abs(m), self.spec)} on average over {n} {self.pairs} (standard "
+                f"error {fmt_diff(se, self.spec)})")
+
+
 KINDS: dict[str, type[Claim]] = {c.kind: c for c in
-                                 (Compare, Change, Threshold, Tolerance, Count, Best, Fact)}
+                                 (Compare, Change, Threshold, Tolerance, Count, Best, Fact,
+                                  Ratio, Paired)}
 
 
 # ----------------------------------------------------------------------- the paragraph
