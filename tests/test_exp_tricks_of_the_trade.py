@@ -3,9 +3,14 @@ report text written from the numbers, and a byte-identical metrics.json for the 
 
 from __future__ import annotations
 
+import json
+from types import SimpleNamespace
+
 import pytest
 from threadpoolctl import threadpool_limits
 
+from chainrule.lab.check import check_run
+from chainrule.lab.claims import SMOKE_READING
 from chainrule.lab.experiments import tricks_of_the_trade as tt
 from chainrule.lab.runner import run_experiment
 
@@ -52,53 +57,67 @@ def test_numbers(run):
 
 def test_report_is_written_from_the_numbers(run):
     md = (run.path / "report.md").read_text()
-    st = run.metrics["stages"]
-    thr = run.metrics["threshold"]
-    assert "Smoke test (quick preset" in md and "Best validation loss" not in md
-    every = run.metrics["val_every"]
-    cfg = tt.Config(threshold=thr, sensitivity=tuple(map(float, st["baseline"]["steps_to"])))
-    text = tt._reading(cfg, st, every, quick=False)                        # as a full run
-    plain, mom = st["baseline"]["steps_to_threshold"], st["+ momentum"]["steps_to_threshold"]
-    if abs(plain - mom) > every:
-        assert (f"against plain SGD, '+ momentum' reached validation loss {thr:g} in {mom:,} "
-                f"steps, {plain / mom:.1f}× fewer than 'baseline' ({plain:,})") in text
-    else:
-        assert "against plain SGD, '+ momentum' vs 'baseline': no measurable difference" in text
+    doc = json.loads((run.path / "claims.json").read_text())
+    assert doc["readings"][0]["text"] == SMOKE_READING and SMOKE_READING in md  # no conclusion
+    assert check_run(run.path) == []                       # claims.json recomputes
+    claims = doc["claims"]
+    thr, every = run.metrics["threshold"], run.metrics["val_every"]
+    plain, mom = (run.metrics["stages"][k]["steps_to_threshold"]
+                  for k in ("+ improved sigmoid", "+ momentum"))
+    speed = next(c for c in claims if c["refs"]["a"].endswith("/+ momentum/steps_to_threshold"))
+    if plain is not None and mom is not None and abs(plain - mom) <= every:
+        assert speed["verdict"] == "no clear difference"
+    assert speed["sentence"].startswith(f"gradient steps to validation loss ≤ {thr:g}")
     for name in ("loss", "accuracy"):
         assert (run.path / "figures" / f"{name}.png").is_file()
     assert "seconds" not in (run.path / "metrics.json").read_text()
 
 
-def test_comparison_text_is_conditional():
-    def res(**steps):
-        return {k.replace("_", " "): {"steps_to_threshold": v} for k, v in steps.items()}
+def _ctx(steps: dict, losses: dict, acc=(0.9724, 0.9697), every=372):
+    stages = {name: {"steps_to_threshold": steps[name], "val_loss": losses[name],
+                     "test_accuracy": 0.97} for name in steps}
+    stages["baseline"]["test_accuracy"], stages["+ momentum"]["test_accuracy"] = acc
+    return SimpleNamespace(metrics={"stages": stages, "threshold": 0.4, "val_every": every,
+                                    "resolution": {"test_accuracy_two_se": 0.0066}})
 
-    assert "never reached" in tt._compare_steps("a", "b", res(a=None, b=40), 0.4, 10)
-    assert "which 'b' never did" in tt._compare_steps("a", "b", res(a=40, b=None), 0.4, 10)
-    assert "neither" in tt._compare_steps("a", "b", res(a=None, b=None), 0.4, 10)
-    assert "2.0× fewer" in tt._compare_steps("a", "b", res(a=20, b=40), 0.4, 10)
-    assert "2.0× more" in tt._compare_steps("a", "b", res(a=80, b=40), 0.4, 10)
-    same = tt._compare_steps("a", "b", res(a=40, b=40), 0.4, 10)
-    assert "no measurable difference" in same and "40 vs 40 steps" in same
-    # one check apart is within the check interval: no claim either way
-    assert "no measurable difference" in tt._compare_steps("a", "b", res(a=30, b=40), 0.4, 10)
-    # both crossed at the first check (the full run's case before this fix)
-    first = tt._compare_steps("a", "b", res(a=372, b=372), 0.4, 372)
-    assert "at the first check" in first and "every 372 steps" in first
+
+NAMES = ("baseline", "+ fan-in init", "+ improved sigmoid", "+ momentum")
+
+
+def _sentences(steps, losses, **kw):
+    return [c.sentence() for c in tt.reading_claims(
+        _ctx(dict(zip(NAMES, steps, strict=True)), dict(zip(NAMES, losses, strict=True)),
+             **kw))]
+
+
+def test_speed_needs_more_than_one_check_interval():
+    loss = (0.1855, 0.0654, 0.0899, 0.1026)
+    s = _sentences((372, 372, 744, 1116), loss)
+    assert s[0] == ("gradient steps to validation loss ≤ 0.4: no clear difference between "
+                    "'+ fan-in init' (372) and 'baseline' (372) (equal)")
+    # one check apart: within the interval, no claim either way
+    assert "no clear difference" in s[1] and "within one check interval (372)" in s[1]
+    s = _sentences((2000, 1000, 1000, None), loss, every=100)
+    assert s[0].startswith("gradient steps to validation loss ≤ 0.4 is lower for '+ fan-in "
+                           "init' (1,000) than for 'baseline' (2,000), by 1,000")
+    assert s[2] == ("gradient steps to validation loss ≤ 0.4 is lower for '+ improved sigmoid' "
+                    "(1,000) than for '+ momentum' (never)")
+    assert "faster" not in " ".join(s) and "as fast as" not in " ".join(s)
 
 
 def test_reading_says_which_trick_made_the_loss_worse():
-    stages = {name: {"steps_to_threshold": 372, "steps_to": {}, "val_loss": v,
-                     "val_accuracy": 0.9, "test_accuracy": 0.9, "gap_accuracy": 0.01}
-              for name, v in (("baseline", 0.1855), ("+ fan-in init", 0.0654),
-                              ("+ improved sigmoid", 0.0899), ("+ momentum", 0.1026))}
-    text = tt._reading(tt.Config(sensitivity=()), stages, 372, quick=False)
-    assert "'+ fan-in init' made it lower (0.1855 → 0.0654)" in text
-    assert "'+ improved sigmoid' made it higher (0.0654 → 0.0899)" in text
-    assert "'+ momentum' made it higher (0.0899 → 0.1026)" in text
-    assert "All three together against plain SGD: lower (0.1855 → 0.1026)" in text
-    assert "lowest validation loss belongs to '+ fan-in init'" in text
-    assert "fewer" not in text and "as fast as" not in text
+    s = _sentences((372,) * 4, (0.1855, 0.0654, 0.0899, 0.1026))
+    assert s[3] == "'+ fan-in init' lowered the best validation loss (0.1855 → 0.0654) — better"
+    assert s[4] == ("'+ improved sigmoid' raised the best validation loss (0.0654 → 0.0899) — "
+                    "worse")
+    assert s[5] == "'+ momentum' raised the best validation loss (0.0899 → 0.1026) — worse"
+    assert s[6] == ("all three tricks together lowered the best validation loss "
+                    "(0.1855 → 0.1026) — better")
+    assert s[7] == ("all three tricks together: no clear difference in test accuracy "
+                    "(97.24% → 96.97%, within two standard errors (0.66 points))")
+    s = _sentences((372,) * 4, (0.1855,) * 4, acc=(0.95, 0.97))
+    assert s[3].startswith("'+ fan-in init': no clear difference in the best validation loss")
+    assert s[7] == ("all three tricks together raised test accuracy (95.00% → 97.00%) — better")
     assert tt.steps_to([{"step": 5, "val_loss": 0.9}, {"step": 10, "val_loss": 0.4},
                         {"step": 15, "val_loss": 0.3}], 0.4) == 10
     assert tt.steps_to([{"step": 5, "val_loss": 0.9}], 0.4) is None
@@ -108,11 +127,3 @@ def test_same_seed_reproduces_metrics_json(run, tmp_path):
     with threadpool_limits(limits=1):
         again = run_experiment("tricks-of-the-trade", quick=True, seed=0, out_root=tmp_path)
     assert (again.path / "metrics.json").read_bytes() == (run.path / "metrics.json").read_bytes()
-
-
-def test_order_note_only_when_the_threshold_decides():
-    cfg = tt.Config(sensitivity=(0.5, 0.4))
-    flip = {"a": {"steps_to": {"0.5": 50, "0.4": 90}}, "b": {"steps_to": {"0.5": 40, "0.4": 120}}}
-    same = {"a": {"steps_to": {"0.5": 50, "0.4": 90}}, "b": {"steps_to": {"0.5": 40, "0.4": 80}}}
-    assert "depends on the threshold" in tt._order_note(cfg, flip, "a", "b")
-    assert tt._order_note(cfg, same, "a", "b") == ""

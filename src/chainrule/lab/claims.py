@@ -163,7 +163,7 @@ class Compare(Claim):
         if v == NO_CLEAR:
             if not _ok(a, b):
                 return f"{self.what}: {NO_CLEAR} between {A} and {B} (not both measured)"
-            if res:
+            if res and a != b:
                 return (f"{self.what}: {NO_CLEAR} between {A} and {B} — the difference, "
                         f"{fmt_diff(abs(a - b), self.spec)}, is within {within}")
             return f"{self.what}: {NO_CLEAR} between {A} and {B} (equal)"

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from ... import plots
+from ..claims import Change, Compare, metric, reading
 from ..context import RunContext
 from ..registry import register
 from ._common import (
@@ -39,6 +40,7 @@ from ._common import (
     check_interval,
     fit_early_stopping,
     pct,
+    two_se,
 )
 
 
@@ -101,6 +103,9 @@ def run(cfg: Config, ctx: RunContext) -> None:
         results[name] = res
     ctx.metrics.update(stages=results, threshold=cfg.threshold, n_train=len(xtr),
                        n_val=len(xva), n_test=len(xte), val_every=check_interval(cfg, len(xtr)))
+    first, last = results[next(iter(results))], results[list(results)[-1]]
+    ctx.metrics["resolution"] = {"test_accuracy_two_se": two_se(
+        first["test_accuracy"], len(xte), last["test_accuracy"], len(xte))}
     _report(cfg, ctx, csvs, results)
 
 
@@ -135,73 +140,39 @@ def _report(cfg: Config, ctx: RunContext, csvs: dict, results: dict) -> None:
               ["stage", *(f"val loss ≤ {t:g}" for t in cfg.sensitivity)],
               caption="Sensitivity: gradient steps until the validation loss first reaches each "
                       f"value (checked every {every} steps, so counts are multiples of it).")
-    ctx.md(_reading(cfg, results, every, ctx.quick))
+    ctx.answer(reading(ctx, reading_claims(ctx)), figure="loss")
 
 
 def _steps(n: int | None) -> str:
     return f"{n:,}" if n is not None else "not reached"
 
 
-def _compare_steps(new: str, old: str, results: dict, thr: float, every: int) -> str:
-    """Which stage reached validation loss ``thr`` first, in gradient steps. Validation runs
-    every ``every`` steps, so step counts that differ by one check or less are no measurable
-    difference (both may have crossed anywhere inside that interval)."""
-    a, b = results[new]["steps_to_threshold"], results[old]["steps_to_threshold"]
-    if a is None and b is None:
-        return f"neither {new!r} nor {old!r} reached validation loss {thr:g}"
-    if a is None:
-        return f"{new!r} never reached validation loss {thr:g} ({old!r} did in {b:,} steps)"
-    if b is None:
-        return f"{new!r} reached validation loss {thr:g} in {a:,} steps, which {old!r} never did"
-    if abs(a - b) <= every:
-        when = "at the first check" if max(a, b) <= every else f"{a:,} vs {b:,} steps"
-        return (f"{new!r} vs {old!r}: no measurable difference in speed to validation loss "
-                f"{thr:g} ({when}; validation runs every {every:,} steps)")
-    word = "fewer" if a < b else "more"
-    ratio = b / a if a < b else a / b
-    return (f"{new!r} reached validation loss {thr:g} in {a:,} steps, {ratio:.1f}× {word} "
-            f"than {old!r} ({b:,})")
-
-
-def _loss_change(a: float, b: float) -> str:
-    """'lower'/'higher' best validation loss, or 'the same' to 4 decimals."""
-    if round(a, 4) == round(b, 4):
-        return f"the same ({a:.4f})"
-    return f"{'lower' if b < a else 'higher'} ({a:.4f} → {b:.4f})"
-
-
-def _reading(cfg: Config, results: dict, every: int, quick: bool = False) -> str:
-    if quick:
-        return ("**Reading.** Smoke test (quick preset: a 1,000-image subset, a few epochs) — "
-                "the numbers are not meaningful; the full preset answers the question.")
-    names = list(results)
-    parts = [_compare_steps(new, old, results, cfg.threshold, every)
-             for old, new in itertools.pairwise(names)]
-    parts.append("against plain SGD, " + _compare_steps(names[-1], names[0], results,
-                                                         cfg.threshold, every))
-    steps = "; ".join(
-        f"{new!r} made it {_loss_change(results[old]['val_loss'], results[new]['val_loss'])}"
-        for old, new in itertools.pairwise(names))
-    first, last = results[names[0]], results[names[-1]]
-    gaps = ", ".join(f"{n} {100 * r['gap_accuracy']:.2f}" for n, r in results.items())
-    best = min(results, key=lambda n: results[n]["val_loss"])
-    return (f"**Reading.** Speed: {'; '.join(parts)}. Best validation loss, one trick at a "
-            f"time: {steps}. All three together against plain SGD: "
-            f"{_loss_change(first['val_loss'], last['val_loss'])}, validation accuracy "
-            f"{pct(first['val_accuracy'])} → {pct(last['val_accuracy'])}, test accuracy "
-            f"{pct(first['test_accuracy'])} → {pct(last['test_accuracy'])}; the lowest "
-            f"validation loss belongs to {best!r}. Train−validation accuracy gaps "
-            f"(points): {gaps}.{_order_note(cfg, results, names[-2], names[-1])}")
-
-
-def _order_note(cfg: Config, results: dict, a: str, b: str) -> str:
-    """A warning when which of ``a``/``b`` is faster depends on the threshold."""
-    signs = set()
-    for t in cfg.sensitivity:
-        sa, sb = results[a]["steps_to"][f"{t:g}"], results[b]["steps_to"][f"{t:g}"]
-        if sa is not None and sb is not None and sa != sb:
-            signs.add(sb < sa)
-    if len(signs) < 2:
-        return ""
-    return (f" Which of {a!r} and {b!r} gets there first depends on the threshold (see the "
-            "sensitivity table), so this one seeded run does not show that either is faster.")
+def reading_claims(ctx: Any) -> list:
+    """The reading: for each trick, whether it reached the validation-loss threshold in fewer
+    steps than the stage before (a difference of one check interval or less is no measurable
+    difference: both may have crossed anywhere inside it) and which way it moved the best
+    validation loss; then all three against plain SGD (validation loss, and test accuracy
+    beyond two standard errors)."""
+    st, thr = ctx.metrics["stages"], ctx.metrics["threshold"]
+    names = list(st)
+    every = metric(ctx, "val_every")
+    out: list = [
+        Compare(f"gradient steps to validation loss ≤ {thr:g}", repr(new),
+                metric(ctx, "stages", new, "steps_to_threshold"), repr(old),
+                metric(ctx, "stages", old, "steps_to_threshold"), better="lower",
+                resolution=every, resolution_note="one check interval", spec="int",
+                none_is_worst=True, none_text="never")
+        for old, new in itertools.pairwise(names)]
+    out += [Change(repr(new), "the best validation loss", metric(ctx, "stages", old, "val_loss"),
+                   metric(ctx, "stages", new, "val_loss"), better="lower")
+            for old, new in itertools.pairwise(names)]
+    first, last = names[0], names[-1]
+    out += [Change("all three tricks together", "the best validation loss",
+                   metric(ctx, "stages", first, "val_loss"),
+                   metric(ctx, "stages", last, "val_loss"), better="lower"),
+            Change("all three tricks together", "test accuracy",
+                   metric(ctx, "stages", first, "test_accuracy"),
+                   metric(ctx, "stages", last, "test_accuracy"), better="higher",
+                   resolution=metric(ctx, "resolution", "test_accuracy_two_se"),
+                   resolution_note="two standard errors", spec="pct")]
+    return out
