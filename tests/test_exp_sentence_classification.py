@@ -81,27 +81,76 @@ def test_size_tables_flag_a_model_that_is_not_the_sheets():
     assert bad == {"recurrent bias"}
 
 
-def test_claims_need_more_than_the_resolution():
-    res = parts.resolution(400)                              # 2·0.5/√400 = 0.05
-    assert res == pytest.approx(0.05)
-    assert parts.difference(0.80, 0.76, res).startswith("no clear difference")
-    assert parts.difference(0.82, 0.76, res).startswith("higher")
-    assert parts.difference(0.70, 0.76, res).startswith("lower")
-    assert parts.faster(1.0, 1.1).startswith("no clear difference")
-    assert parts.faster(0.5, 1.0).startswith("faster")
-    assert parts.faster(2.0, 1.0).startswith("slower")
+def _crafted(fine=0.80, frozen=0.74, logreg=0.71, cells=(0.60, 0.70, 0.71),
+             sweep=(0.70, 0.75, 0.74), secs=(1.0, 3.0, 2.0), n_test=1000):
+    """metrics.json / timings.json shaped like a full run's, with chosen numbers."""
+    models = {"Kim CNN 3,4,5×100, GloVe frozen (polarity)": {"test_accuracy": frozen},
+              "Kim CNN 3,4,5×100, GloVe fine-tuned (polarity)": {"test_accuracy": fine}}
+    for cell, a in zip(("RNN", "LSTM", "GRU"), cells):
+        models[f"{cell} (source4, ≤40 tokens, masked)"] = {"test_accuracy": a}
+    for spec, a, p in zip(("1", "7", "3+4+5"), sweep, (5249, 34949, 20000)):
+        models[f"sweep: sizes {spec} (polarity, frozen)"] = {"test_accuracy": a,
+                                                              "parameters": p}
+    m = {"models": models,
+         "polarity_baselines": {"logistic regression, mean GloVe vector": logreg},
+         "resolution": {"polarity_two_se": parts.two_se_at_half(n_test),
+                        "source4_two_se": parts.two_se_at_half(n_test)}}
+    t = {"cpu_seconds_per_epoch": {f"sweep_{s}": v for s, v in zip(("1", "7", "3+4+5"),
+                                                                    secs)}}
+    return m, t
 
 
-def test_filter_reading_follows_the_sweep():
-    rows = [{"sizes": "1", "test_accuracy": 0.70, "parameters": 100, "seconds_per_epoch": 1.0},
-            {"sizes": "7", "test_accuracy": 0.78, "parameters": 700, "seconds_per_epoch": 3.0},
-            {"sizes": "3+4+5", "test_accuracy": 0.77, "parameters": 400,
-             "seconds_per_epoch": 2.0}]
-    text = parts.filter_reading(rows, 0.05, 50)
-    assert "Best sizes 7, worst 1: higher accuracy (78.00% vs 70.00%)" in text
-    assert "Size 7 has 700 trainable parameters against 100 for size 1 and is slower" in text
-    rows[1]["test_accuracy"], rows[2]["test_accuracy"] = 0.72, 0.73     # all within 0.05
-    assert "no clear difference in accuracy" in parts.filter_reading(rows, 0.05, 50)
+def _sentences(**kw):
+    return [c.sentence() for c in parts.reading_claims(*_crafted(**kw))]
+
+
+def test_resolution_is_two_standard_errors_of_a_difference():
+    assert parts.two_se_at_half(1000) == pytest.approx(2 * (0.5 / 1000) ** 0.5)
+
+
+def test_reading_claims_on_both_sides_of_each_boundary():
+    # n = 1000: two standard errors of a difference at 50% = 4.47 points
+    fine, logreg, cells, sweep, params, time = _sentences()
+    assert fine.startswith("movie-polarity test accuracy is higher for fine-tuned GloVe "
+                           "(80.00%) than for frozen GloVe (74.00%), by 6.00 points")
+    assert logreg.startswith("movie-polarity test accuracy is higher for the fine-tuned Kim "
+                             "CNN (80.00%) than for logistic regression")
+    assert cells.startswith("four-source test accuracy of the full-length recurrent cells: "
+                            "no clear difference between the best two, GRU (71.00%) and "
+                            "LSTM (70.00%)")
+    assert sweep.startswith("polarity test accuracy over filter sizes (frozen GloVe): no "
+                            "clear difference between the best two, sizes 7 (75.00%)")
+    assert params == ("a size-7 filter bank has 34,949 trainable parameters against 5,249 "
+                      "for size 1 (k·d + 1 weights per filter)")
+    assert time.startswith("CPU seconds per epoch is lower for size 1 (1.00) than for size 7 "
+                           "(3.00): 3.0×")
+    fine, logreg, cells, sweep, _, time = _sentences(
+        fine=0.76, frozen=0.74, logreg=0.85, cells=(0.60, 0.70, 0.80), sweep=(0.60, 0.75, 0.65),
+        secs=(1.0, 1.1, 1.0))
+    assert fine.startswith("movie-polarity test accuracy: no clear difference between "
+                           "fine-tuned GloVe (76.00%) and frozen GloVe (74.00%)")
+    assert "higher for logistic regression on the mean GloVe vector (85.00%)" in logreg
+    assert cells == "the highest four-source test accuracy of the full-length recurrent " \
+                    "cells is GRU (80.00%)"
+    assert sweep == "the highest polarity test accuracy over filter sizes (frozen GloVe) is " \
+                    "sizes 7 (75.00%)"
+    assert time.startswith("CPU seconds per epoch: no clear difference between size 7 (1.10) "
+                           "and size 1 (1.00)")
+
+
+def test_size_claims_count_the_matches():
+    m = {"data": {"dim": 50}, "sheet_cnn_sizes": {"a": {"match": True}, "b": {"match": False}},
+         "sheet_rnn_sizes": {"c": {"match": True}}}
+    (c,) = parts.size_claims(m)
+    assert c.sentence() == "2 of 3 sizes agree with the sheet's answers (d = 50 in place of 300)"
+
+
+def test_quick_run_claims_recompute(run):
+    from chainrule.lab.check import check_run
+
+    assert check_run(run.path) == []
+    kinds = [c["kind"] for c in json.loads((run.path / "claims.json").read_text())["claims"]]
+    assert kinds[:1] == ["count"] and "ratio" in kinds and "best" in kinds
 
 
 def test_tasks_and_their_class_counts_are_reported(run):

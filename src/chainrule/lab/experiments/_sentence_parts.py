@@ -1,55 +1,84 @@
 """Pieces of sentence-classification that tests use on their own: the sheet's size tables
 (computed from the built models, compared with the sheet's answers) and the reading's claims
-("higher"/"lower" only beyond two binomial standard errors, "faster" only beyond timer noise).
+("higher"/"lower" only beyond two binomial standard errors, "faster" only beyond timer noise),
+built from metrics.json and timings.json alone so tests can feed them crafted numbers.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._common import pct
+from ..claims import Best, Compare, Count, Fact, Num, Ratio, measured
 
 
-def difference(a: float, b: float, resolution: float, what: str = "accuracy") -> str:
-    """'higher'/'lower' only beyond ``resolution``, else 'no clear difference'."""
-    if a - b > resolution:
-        return f"higher {what} ({pct(a)} vs {pct(b)})"
-    if b - a > resolution:
-        return f"lower {what} ({pct(a)} vs {pct(b)})"
-    return f"no clear difference in {what} ({pct(a)} vs {pct(b)})"
+def two_se_at_half(n_test: int) -> float:
+    """Two standard errors of the difference of two accuracies measured on ``n_test``
+    examples each, at 50% (the widest binomial spread): √(2·0.25/n)·2 — a conservative
+    resolution below which a reading calls no difference."""
+    return 2.0 * float(np.sqrt(2 * 0.25 / max(n_test, 1)))
 
 
-def filter_reading(rows: list[dict], res: float, d: int) -> str:
-    """The measured answer to "small vs large filter sizes", from the sweep's rows."""
-    single = [r for r in rows if "+" not in r["sizes"]]
-    best = max(rows, key=lambda r: r["test_accuracy"])
-    worst = min(rows, key=lambda r: r["test_accuracy"])
-    text = (f"**Reading.** A filter of size k over {d}-d vectors has k·{d} + 1 weights, so "
-            "with the same number of filters the parameters and multiply-adds grow linearly "
-            "with k; a small k sees single words or pairs, a large k whole phrases (and, "
-            "after the max over positions, one phrase per filter). Best sizes "
-            f"{best['sizes']}, worst {worst['sizes']}: "
-            f"{difference(best['test_accuracy'], worst['test_accuracy'], res)}.")
-    if len(single) >= 2:
-        lo, hi = single[0], single[-1]
-        text += (f" Size {hi['sizes']} has {hi['parameters']:,} trainable parameters against "
-                 f"{lo['parameters']:,} for size {lo['sizes']} and is "
-                 f"{faster(hi['seconds_per_epoch'], lo['seconds_per_epoch'])} per epoch.")
-    return text
+def _kim(models: dict, word: str) -> str:
+    return next(k for k in models if k.startswith("Kim CNN") and f"GloVe {word}" in k)
 
 
-def faster(t_a: float, t_b: float, rel: float = 0.2) -> str:
-    """'faster'/'slower' only when the times differ by more than ``rel`` (timer noise)."""
-    if t_a < t_b * (1 - rel):
-        return f"faster ({t_a:.2f} s vs {t_b:.2f} s)"
-    if t_a > t_b * (1 + rel):
-        return f"slower ({t_a:.2f} s vs {t_b:.2f} s)"
-    return f"no clear difference in time ({t_a:.2f} s vs {t_b:.2f} s)"
+def reading_claims(m: dict, t: dict) -> list:
+    """The answer's claims from ``metrics.json`` (``m``) and ``timings.json`` (``t``):
+    fine-tuned vs frozen GloVe and vs the mean-vector baseline, the best recurrent cell and the
+    best filter sizes (each beyond two standard errors, ``m["resolution"]``), and the largest
+    single filter size's parameters and CPU time against the smallest's (time: beyond 20%,
+    timer noise)."""
+    models, res = m["models"], m["resolution"]
+    note = "two standard errors"
+    pol = measured(m, "resolution", "polarity_two_se")
+    fine, frozen = _kim(models, "fine-tuned"), _kim(models, "frozen")
+
+    def acc(key: str) -> Num:
+        return measured(m, "models", key, "test_accuracy")
+
+    out = [Compare("movie-polarity test accuracy", "fine-tuned GloVe", acc(fine),
+                   "frozen GloVe", acc(frozen), resolution=pol, resolution_note=note,
+                   spec="pct"),
+           Compare("movie-polarity test accuracy", "the fine-tuned Kim CNN", acc(fine),
+                   "logistic regression on the mean GloVe vector",
+                   measured(m, "polarity_baselines", "logistic regression, mean GloVe vector"),
+                   resolution=pol, resolution_note=note, spec="pct")]
+    cells = [k for k in models if k.endswith("masked)")]
+    if len(cells) >= 2 and "source4_two_se" in res:
+        out.append(Best("four-source test accuracy of the full-length recurrent cells",
+                        tuple(k.split(" ")[0] for k in cells), tuple(acc(k) for k in cells),
+                        resolution=measured(m, "resolution", "source4_two_se"),
+                        resolution_note=note, spec="pct"))
+    sweep = [k for k in models if k.startswith("sweep: sizes ")]
+    sizes = [k.split(" ")[2] for k in sweep]
+    if len(sweep) >= 2:
+        out.append(Best("polarity test accuracy over filter sizes (frozen GloVe)",
+                        tuple(f"sizes {s}" for s in sizes), tuple(acc(k) for k in sweep),
+                        resolution=pol, resolution_note=note, spec="pct"))
+    single = sorted((int(s), k) for s, k in zip(sizes, sweep) if "+" not in s)
+    if len(single) >= 2 and all(f"sweep_{s}" in t["cpu_seconds_per_epoch"]
+                                for s in (single[0][0], single[-1][0])):
+        (lo, klo), (hi, khi) = single[0], single[-1]
+        out.append(Fact(f"a size-{hi} filter bank has {{0:,}} trainable parameters against "
+                        f"{{1:,}} for size {lo} (k·d + 1 weights per filter)",
+                        (measured(m, "models", khi, "parameters"),
+                         measured(m, "models", klo, "parameters"))))
+        out.append(Ratio("CPU seconds per epoch", f"size {hi}",
+                         measured(t, "cpu_seconds_per_epoch", f"sweep_{hi}",
+                                  file="timings.json"), f"size {lo}",
+                         measured(t, "cpu_seconds_per_epoch", f"sweep_{lo}",
+                                  file="timings.json"),
+                         better="lower", rel=0.2, rel_note="timer noise"))
+    return out
 
 
-def resolution(n_test: int) -> float:
-    """Two binomial standard errors at 50% accuracy: differences below this are noise."""
-    return 2 * 0.5 / np.sqrt(max(n_test, 1))
+def size_claims(m: dict) -> list:
+    """The sheet's sizes: how many of the CNN's and the RNN's agree (exact, quick runs too)."""
+    items = tuple(measured(m, table, q, "match") for table in ("sheet_cnn_sizes",
+                                                                "sheet_rnn_sizes")
+                  for q in m[table])
+    return [Count("sizes", f"agree with the sheet's answers (d = {m['data']['dim']} in place "
+                  "of 300)", items)]
 
 
 def _dims(v) -> str:

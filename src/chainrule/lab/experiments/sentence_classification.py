@@ -32,15 +32,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...plots import text as text_plots
+from ..claims import reading
 from ..context import RunContext
 from ..registry import register
 from ._common import pct, write_timings
 from ._sentence_parts import (
-    difference,
-    filter_reading,
-    resolution,
+    reading_claims,
     sheet_cnn_sizes,
     sheet_rnn_sizes,
+    size_claims,
+    two_se_at_half,
 )
 
 KIM = {"CNN-static (word2vec 300-d, frozen)": 0.810, "CNN-rand": 0.761,
@@ -102,7 +103,7 @@ def _train(model, cfg, ctx, x, y, parts, epochs, name, histories):
           runtime={"quick": "6 s", "full": "2 min 31 s"})   # make run, 2 jobs
 def run(cfg: Config, ctx: RunContext) -> None:
     from chainrule import data
-    from chainrule.data.vader import SOURCES, stratified_split, task
+    from chainrule.data.vader import stratified_split, task
     from chainrule.metrics import confusion_matrix
     from chainrule.models.sentence import SentenceCNN, SentenceRNN
     from chainrule.plots.cnn import confusion_heatmap, save_confusion_csv
@@ -201,21 +202,24 @@ def run(cfg: Config, ctx: RunContext) -> None:
                            "parameters": res["parameters"], "seconds_per_epoch": secs})
     ctx.metrics["models"] = results
     ctx.metrics["n"] = {"sentiment3": len(y3), "source4": len(y4), "polarity": len(y2),
-                        "polarity_test": len(te)}
+                        "polarity_test": len(te), "source4_test": len(p4[2])}
+    ctx.metrics["resolution"] = {"polarity_two_se": two_se_at_half(len(te)),
+                                 "source4_two_se": two_se_at_half(len(p4[2]))}
     ctx.metrics["class_counts"] = {
         name: dict(zip(classes, np.bincount(y, minlength=len(classes)).tolist()))
         for name, y, classes in (("sentiment3", y3, cls3), ("source4", y4, cls4),
                                  ("movie_polarity", y2, cls2))}
     write_timings(ctx, {"cpu_seconds_per_epoch": timings})
     sweep_csv = ctx.save_rows(sweep_rows, "filter_sizes")
-    _report(cfg, ctx, sizes, results, base, timings, sweep_rows, sweep_csv, histories,
-            confusions, d, len(te), SOURCES)
+    _report(cfg, ctx, sizes, results, base, sweep_rows, sweep_csv, histories, d)
     ctx.figure("confusion_kim", confusion_heatmap, confusions["kim_fine_tuned"],
                caption="Confusion matrix, fine-tuned Kim CNN, movie-snippet polarity (test).")
     ctx.figure("confusion_sheet_cnn", confusion_heatmap, confusions["sheet_cnn"],
                caption="Confusion matrix, the sheet's CNN, 3-class sentiment (test).")
     ctx.figure("confusion_sheet_rnn", confusion_heatmap, confusions["sheet_rnn"],
                caption="Confusion matrix, the sheet's RNN, four sources (test).")
+    ctx.answer(reading(ctx, reading_claims(ctx.metrics, {"cpu_seconds_per_epoch": timings})),
+               figure="curves")
 
 
 def _top_words(ids, pos, vocab):
@@ -247,8 +251,7 @@ def _counts(counts: dict[str, int]) -> str:
     return ", ".join(f"{k} {v:,}" for k, v in counts.items())
 
 
-def _report(cfg, ctx, sizes, results, base, timings, sweep_rows, sweep_csv, histories,
-            confusions, d, n_test, sources):
+def _report(cfg, ctx, sizes, results, base, sweep_rows, sweep_csv, histories, d):
     cov = ctx.metrics["coverage"]
     ctx.md(f"Data: {ctx.metrics['data']['vader']}; vectors: {ctx.metrics['data']['glove']}. "
            f"GloVe covers {pct(cov['token_coverage'])} of the {cov['tokens']:,} tokens and "
@@ -265,7 +268,6 @@ def _report(cfg, ctx, sizes, results, base, timings, sweep_rows, sweep_csv, hist
               ["task", "labels", "sentences per class"],
               caption="Seeded stratified 80/10/10 train/validation/test split per task.")
     ctx.heading("The sheet's sizes")
-    n_ok = sum(r[4] for r in sizes)
     ctx.table([[r[0], r[1], r[2], r[3], "yes" if r[4] else "NO"] for r in sizes],
               ["quantity", "sheet (d = 300)", f"sheet with d = {d}", "chainrule model",
                "agrees"],
@@ -275,9 +277,7 @@ def _report(cfg, ctx, sizes, results, base, timings, sweep_rows, sweep_csv, hist
                       "is channels-last, so its (10, 5) output is the sheet's 10×1×5; dense "
                       "and recurrent weights are stored (in, out), shown here as the sheet's "
                       "(out × in).")
-    ctx.md(f"{n_ok} of {len(sizes)} sizes agree with the sheet's answers (d = {d} in place "
-           "of 300)." + ("" if n_ok == len(sizes) else
-                         " Rows marked NO differ: see the table."))
+    ctx.md(reading(ctx, size_claims(ctx.metrics), label="Sizes", exact=True))
     ctx.md("The sheet's RNN: U is 50×d, W 50×50, no bias, s_0 = 0; the final state at each "
            "sentence's true length feeds a linear 50→4. The sheet's output matrix V "
            "(o_t = V s_t) is absent: a sentence classifier reads one state, and the final "
@@ -295,20 +295,6 @@ def _report(cfg, ctx, sizes, results, base, timings, sweep_rows, sweep_csv, hist
                       "human-rated movie snippets (labels from the raters' mean sign), one "
                       f"seeded split vs 10-fold CV, {cfg.epochs} epochs of Adam vs Adadelta "
                       "with early stopping, no max-norm constraint.")
-    res = resolution(n_test)
-    fro = results[f"Kim CNN 3,4,5×{cfg.filters}, GloVe frozen (polarity)"]["test_accuracy"]
-    fin = results[f"Kim CNN 3,4,5×{cfg.filters}, GloVe fine-tuned (polarity)"]["test_accuracy"]
-    lr = base["logistic regression, mean GloVe vector"]
-    if ctx.quick:
-        ctx.md("**Reading.** Smoke test (quick preset: a subset of sentences, one epoch) — "
-               "the numbers are not meaningful; run the full preset for the answer.")
-    else:
-        ctx.md(f"**Reading.** On movie-snippet polarity ({n_test:,} test sentences; "
-               f"differences under {100 * res:.1f} points are within two standard errors), "
-               f"fine-tuned vs frozen GloVe: {difference(fin, fro, res)}; fine-tuned CNN vs "
-               f"logistic regression on the mean vector: {difference(fin, lr, res)}. Best "
-               f"polarity model: {pct(max(fin, fro))}, against Kim's "
-               f"{pct(KIM[next(iter(KIM))])} (CNN-static, word2vec 300-d).")
     if sweep_rows:
         ctx.heading("Filter sizes")
         ctx.table([[r["sizes"], pct(r["test_accuracy"]), r["parameters"],
@@ -316,8 +302,6 @@ def _report(cfg, ctx, sizes, results, base, timings, sweep_rows, sweep_csv, hist
                   ["sizes", "test acc", "params", "CPU s/epoch"],
                   caption=f"{cfg.sweep_filters} filters in total each, frozen GloVe, "
                           f"{cfg.sweep_epochs} epoch(s).")
-        if not ctx.quick:
-            ctx.md(filter_reading(sweep_rows, res, d))
         ctx.figure("filter_sizes", text_plots.filter_sizes, sweep_csv,
                    title="Movie polarity: accuracy and time by filter size",
                    caption="Test accuracy and CPU seconds per epoch by filter size.")
