@@ -89,3 +89,71 @@ def test_constructed_example_numbers(run):
     assert ex["b"]["ce"] < ex["a"]["ce"] and ex["b"]["f1"] < ex["a"]["f1"]
     assert run.metrics["example"] == ex
     assert run.metrics["positives"]["train"] < 0.1 * run.metrics["windows"]["train"]
+
+
+# ------------------------------------------------------------ the reading, on crafted numbers
+def _curve(ce, f1, neg, pos):
+    """A validation-only curve (training = validation) with the disagreement flags."""
+    from chainrule.lab.experiments.f1_vs_cross_entropy import disagreements
+
+    curve = [{"epoch": e + 1, **{f"{s}_{k}": v[e] for s in ("train", "val")
+                                 for k, v in (("ce", ce), ("f1", f1), ("ce_sum_neg", neg),
+                                              ("ce_sum_pos", pos))}} for e in range(len(ce))]
+    rows = disagreements(curve, "val")
+    for c in curve:
+        c["train_disagree"] = c["val_disagree"] = int(c["epoch"] in {r["epoch"] for r in rows})
+    pick = max(rows, default=None, key=lambda r: r["f1"] - r["next_f1"])
+    return {"curve": curve, "picked": pick}
+
+
+def _sentences(m):
+    from chainrule.lab.experiments.f1_vs_cross_entropy import reading_claims
+
+    return [c.sentence() for c in reading_claims(m)]
+
+
+def test_example_claims_say_lower_cross_entropy_and_lower_f1():
+    from chainrule.lab.experiments.f1_vs_cross_entropy import example_claims
+
+    ce, f1 = example_claims({"example": constructed_example()})
+    assert ce.verdict() == "lower" and f1.verdict() == "lower"
+    assert ce.sentence() == ("prediction B instead of A lowered the mean cross-entropy "
+                             "(0.511 → 0.238) — better")
+    assert f1.sentence() == ("prediction B instead of A lowered the minority-class F1 "
+                             "(1.000 → 0.667) — worse")
+
+
+def test_reading_claims_follow_the_curve():
+    # 8 epochs; steps 2→3 and 6→7 lower both (F1 drops 0.1 and 0.05); the majority windows
+    # pay at the larger drop: their summed CE falls while the minority windows' rises
+    m = _curve(ce=[0.5, 0.4, 0.3, 0.35, 0.3, 0.25, 0.2, 0.21],
+               f1=[0.5, 0.6, 0.5, 0.55, 0.6, 0.62, 0.57, 0.6],
+               neg=[50, 40, 20, 25, 20, 18, 15, 16], pos=[10, 9, 12, 11, 10, 8, 9, 8])
+    s = _sentences(m)
+    assert s[0] == ("2 of 7 epoch steps (e → e + 1) lowered both the cross-entropy and the F1 "
+                    "on the training set")
+    assert s[2] == ("epoch 2 → 3 on the validation set (the largest F1 drop) lowered the "
+                    "cross-entropy (0.40000 → 0.30000) — better")
+    assert s[3].endswith("lowered the F1 (0.6000 → 0.5000) — worse")
+    assert s[4] == ("that step lowered the summed cross-entropy of the majority windows "
+                    "(40.0 → 20.0) — better")
+    assert s[5] == ("that step raised the summed cross-entropy of the minority windows "
+                    "(9.0 → 12.0) — worse")
+    assert s[6] == "1 of 5 epoch steps after epoch 2 still lowered both on the validation set"
+    # the minority windows improve too: the sentence says so
+    m["curve"][2]["val_ce_sum_pos"] = 8.0
+    assert _sentences(m)[5].startswith("that step lowered the summed cross-entropy of the "
+                                       "minority windows")
+    # F1 never falls with the cross-entropy: counts of 0 and no step to dissect
+    calm = _curve(ce=[0.5, 0.4, 0.3, 0.2], f1=[0.5, 0.6, 0.7, 0.8], neg=[4, 3, 2, 1],
+                  pos=[4, 3, 2, 1])
+    s = _sentences(calm)
+    assert len(s) == 3 and s[1].startswith("0 of 3 epoch steps") and "F1 drop" not in str(s)
+
+
+def test_quick_run_claims_recompute(run):
+    from chainrule.lab.check import check_run
+
+    assert check_run(run.path) == []
+    md = (run.path / "report.md").read_text()
+    assert "**Constructed example.** Two minority" in md and "no conclusion is drawn" in md

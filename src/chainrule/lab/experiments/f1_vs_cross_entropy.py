@@ -31,7 +31,6 @@ Longer or richer runs: ``--set epochs=200`` (more late-training steps), ``--set 
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +38,7 @@ import numpy as np
 
 from ...plots import cnn as plots_cnn
 from ...plots import har as plots_har
+from ..claims import Change, Count, measured, reading
 from ..context import RunContext
 from ..registry import register
 from ._har_data import counts_table, load_har
@@ -189,50 +189,61 @@ def _report(cfg, ctx, d, curve, rows, pick, scores, ex) -> None:
                        title=f"{s} set, checkpoint of epoch {ep}",
                        caption=f"Confusion matrix on the {s} set from the checkpoint of epoch "
                                f"{ep} (reloaded).")
-    ctx.md(_reading(ctx, rows, pick, scores, ex))
+    _reading(ctx, ex)
 
 
-def _reading(ctx: RunContext, rows: list, pick: dict | None, scores: dict, ex: dict) -> str:
-    a, b = ex["a"], ex["b"]
-    text = ("**Smoke test** (quick preset: a subsample and few epochs; numbers not meaningful). "
-            if ctx.quick else "**Reading.** ")
-    text += (f"Constructed example: two minority and two majority windows. Prediction A gives "
-             f"p(minority) = {ex['p_a']}: every window on the right side of 0.5, F1 = "
-             f"{a['f1']:.3f}, cross-entropy {a['ce']:.3f}. Prediction B gives {ex['p_b']}: three "
-             f"windows become confidently right (their loss falls to −ln 0.95 = "
-             f"{-math.log(0.95):.3f} each) while one minority window slips to 0.45, F1 = "
-             f"{b['f1']:.3f}, yet cross-entropy falls to {b['ce']:.3f}. ")
-    if pick is None:
-        return text + ("In this run no epoch had cross-entropy and F1 falling together on "
-                       "either set: the curves above show F1 rising (or flat) whenever "
-                       "cross-entropy fell.")
-    e, s = pick["epoch"], pick["set"]
-    before, after = scores[e][s], scores[e + 1][s]
-    (_, fp0), (fn0, tp0) = before["confusion"]
-    (_, fp1), (fn1, tp1) = after["confusion"]
-    dneg = after["ce_sum_neg"] - before["ce_sum_neg"]
-    dpos = after["ce_sum_pos"] - before["ce_sum_pos"]
-    n_tr = sum(r["set"] == "train" for r in rows)
-    text += (f"Measured: {len(rows)} epoch step(s) had cross-entropy and F1 falling together "
-             f"({n_tr} on the training set, {len(rows) - n_tr} on the validation set). The "
-             f"largest F1 drop on the {s} set is epoch {e} → {e + 1}: cross-entropy "
-             f"{pick['ce']:.5f} → {pick['next_ce']:.5f}, F1 {pick['f1']:.4f} → "
-             f"{pick['next_f1']:.4f}; true positives {tp0} → {tp1}, false positives {fp0} → "
-             f"{fp1}, false negatives {fn0} → {fn1}. The summed cross-entropy of the majority "
-             f"windows changed by {dneg:+.3f} and that of the minority windows by {dpos:+.3f}")
-    if dneg < 0 < dpos:
-        text += (": the many majority windows grew more confident and paid for the minority "
-                 "windows that got worse, as in the constructed example.")
-    else:
-        text += (": here the change is not the simple majority-for-minority trade of the "
-                 "example; F1 moved with threshold crossings that the mean cross-entropy "
-                 "barely registers.")
-    late = [r for r in rows if r["epoch"] > max(len(scores) // 4, 1)]
-    if late:
-        worst = max(late, key=lambda r: r["f1"] - r["next_f1"])
-        text += (f" It is not only the first epochs, where the model learns the majority prior: "
-                 f"after epoch {max(len(scores) // 4, 1)}, {len(late)} step(s) still show it, "
-                 f"the largest F1 drop there being {worst['f1'] - worst['next_f1']:.4f} "
-                 f"({worst['set']} set, epoch {worst['epoch']} → {worst['epoch'] + 1}, "
-                 f"cross-entropy {worst['ce'] - worst['next_ce']:.5f} lower).")
-    return text
+def example_claims(m: dict) -> list:
+    """The constructed example (exact numbers, stated in quick runs too): B lowers the
+    cross-entropy and the F1."""
+    return [Change("prediction B instead of A", what, measured(m, "example", "a", k),
+                   measured(m, "example", "b", k), better=better, spec=".3f")
+            for what, k, better in (("the mean cross-entropy", "ce", "lower"),
+                                    ("the minority-class F1", "f1", "higher"))]
+
+
+SET_NAME = {"train": "training", "val": "validation"}
+
+
+def reading_claims(m: dict) -> list:
+    """The answer from ``metrics.json``: on each set, how many epoch steps lowered both the
+    cross-entropy and the F1; at the step with the largest F1 drop, the two numbers and the
+    majority and minority windows' shares of the cross-entropy change; how many such steps
+    come after the first quarter of training (validation set)."""
+    curve, steps = m["curve"], len(m["curve"]) - 1
+    out = [Count("epoch steps (e → e + 1)", f"lowered both the cross-entropy and the F1 on "
+                 f"the {SET_NAME[s]} set",
+                 tuple(measured(m, "curve", i, f"{s}_disagree") for i in range(steps)))
+           for s in ("train", "val")]
+    pick = m.get("picked")
+    if pick is not None:
+        i, s = pick["epoch"] - 1, pick["set"]
+        where = (f"epoch {pick['epoch']} → {pick['epoch'] + 1} on the {SET_NAME[s]} set (the "
+                 "largest F1 drop)")
+        for cause, what, key, better, spec in (
+                (where, "the cross-entropy", "ce", "lower", ".5f"),
+                (where, "the F1", "f1", "higher", ".4f"),
+                ("that step", "the summed cross-entropy of the majority windows", "ce_sum_neg",
+                 "lower", ".1f"),
+                ("that step", "the summed cross-entropy of the minority windows", "ce_sum_pos",
+                 "lower", ".1f")):
+            out.append(Change(cause, what, measured(m, "curve", i, f"{s}_{key}"),
+                              measured(m, "curve", i + 1, f"{s}_{key}"), better=better,
+                              spec=spec))
+    q = max(len(curve) // 4, 1)
+    if q < steps:
+        out.append(Count(f"epoch steps after epoch {q}", "still lowered both on the "
+                         "validation set", tuple(measured(m, "curve", i, "val_disagree")
+                                                for i in range(q, steps))))
+    return out
+
+
+def _reading(ctx: RunContext, ex: dict) -> None:
+    a, b = ex["p_a"], ex["p_b"]
+    ctx.md(reading(ctx, example_claims(ctx.metrics), label="Constructed example", exact=True,
+                   lead=f"Two minority and two majority windows: prediction A gives "
+                        f"p(minority) = {a}, every window on the right side of 0.5; "
+                        f"prediction B gives {b}, three windows confidently right and one "
+                        f"minority window slipped under 0.5"))
+    ctx.answer(reading(ctx, reading_claims(ctx.metrics),
+                       lead="Per-epoch checkpoints, reloaded and scored"),
+               figure="f1_ce_curves")
