@@ -89,18 +89,21 @@ def test_reading_says_higher_only_beyond_two_standard_errors():
 def test_gradcheck_claims_name_the_test_that_decided_each_tensor():
     from types import SimpleNamespace
 
-    from chainrule.lab.experiments.softmax_regression import gradcheck_claims
+    from chainrule.lab.experiments._common import gradcheck_claims
 
     ctx = SimpleNamespace(metrics={"gradcheck": {"tol": 1e-6, "tensors": {
         "w": {"max_rel": 2e-7, "max_abs": 1e-9, "test": "rel"},
         "v": {"max_rel": 2.4e-6, "max_abs": 1e-9, "test": "rel"},
         "b": {"max_rel": 0.5, "max_abs": 1e-12, "test": "abs"}}}})
-    w, v, b = gradcheck_claims(ctx)
-    assert w.verdict() == "meets" and "relative test" in w.sentence()
-    assert "2.0e-07, at or below the tolerance, 1.0e-06" in w.sentence()
-    assert v.verdict() == "misses" and "2.4e-06, above the tolerance, 1.0e-06" in v.sentence()
-    assert b.verdict() == "meets" and "absolute test" in b.sentence()
-    assert "at or below ATOL, 1.0e-09" in b.sentence()
+    rel, zero = gradcheck_claims(ctx)
+    assert rel.verdict() == "1 of 2" and rel.sentence() == (
+        "1 of 2 tensors judged by the relative test have a largest relative error "
+        "|a − n| / max(|a|, |n|, 1e-3·scale) (at or below 1e-06)")
+    assert zero.verdict() == "1 of 1" and zero.sentence().startswith(
+        "1 of 1 tensors with a zero gradient, judged by the absolute test, have a largest "
+        "absolute error |a − n| (at or below 1e-09)")
+    ctx.metrics["gradcheck"]["tensors"]["v"]["max_rel"] = 1e-6      # at the tolerance passes
+    assert gradcheck_claims(ctx)[0].verdict() == "2 of 2"
 
 
 def test_quick_run_claims_recompute(run):

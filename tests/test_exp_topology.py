@@ -4,10 +4,13 @@ network, the ten-layer network, figures, and a byte-identical metrics.json for t
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
+from chainrule.lab.check import check_run
 from chainrule.lab.experiments import topology as topo
 from chainrule.lab.experiments._common import bias_trick_mlp
 from chainrule.lab.runner import run_experiment
@@ -61,9 +64,41 @@ def test_figures_and_report(run):
         assert (run.path / "figures" / f"{name}.png").is_file()
     md = (run.path / "report.md").read_text()
     m = run.metrics
-    assert f"**h = {m['equal_width']}**" in md and f"**{m['two_layer_parameters']:,}**" in md
-    assert f"{100 * m['two_layer_relative_difference']:+.2f}%" in md
-    assert f"**{m['gradcheck']['max_rel']:.2e}**" in md
+    assert f"h = {m['equal_width']}, gives {m['two_layer_parameters']:,}" in md
+    assert f"{100 * m['two_layer_relative_difference']:+.2f}% of the target" in md
+    assert "6 of 6 tensors judged by the relative test have a largest relative error" in md
+    assert check_run(run.path) == []            # every claim recomputes from the saved files
+
+
+def _ctx(losses=(0.30, 0.25, 0.20), two=(0.92, 0.24), deep=(0.90, 0.5), ref_acc=0.93,
+         two_se=0.01):
+    names = ["1×32", "1×64", "1×128", "2×59 (≈ 1×64 parameters)", "10×64"]
+    hidden = [[32], [64], [128], [59, 59], [64] * 10]
+    vals = [(0.9, losses[0]), (ref_acc, losses[1]), (0.9, losses[2]), two, deep]
+    nets = {n: {"hidden": h, "test_accuracy": a, "best_val_loss": v}
+            for n, h, (a, v) in zip(names, hidden, vals, strict=True)}
+    return SimpleNamespace(metrics={
+        "networks": nets, "names": {"two_layer": names[3], "deep": names[4],
+                                    "reference": "1×64"},
+        "resolution": {"test_accuracy_two_se": {names[3]: two_se, names[4]: two_se}}})
+
+
+def test_reading_on_crafted_numbers():
+    s = [c.sentence() for c in topo.reading_claims(_ctx())]
+    assert s[0] == ("widening 1×32 → 1×64 lowered the best validation loss (0.3000 → 0.2500) "
+                    "— better")
+    assert s[1].startswith("widening 1×64 → 1×128 lowered")
+    assert s[2].startswith("test accuracy: no clear difference between 2×59 (92.00%) and 1×64 "
+                           "(93.00%)")
+    assert s[3] == ("the best validation loss is lower for 2×59 (0.2400) than for 1×64 "
+                    "(0.2500), by 0.0100")
+    assert s[4].startswith("test accuracy is higher for 1×64 (93.00%) than for 10×64 (90.00%)")
+    assert s[5].startswith("the best validation loss is lower for 1×64")
+    s = [c.sentence() for c in topo.reading_claims(
+        _ctx(losses=(0.2, 0.25, 0.25), two=(0.96, 0.3), two_se=0.02))]
+    assert s[0].startswith("widening 1×32 → 1×64 raised") and s[0].endswith("— worse")
+    assert s[1].startswith("widening 1×64 → 1×128: no clear difference")
+    assert s[2].startswith("test accuracy is higher for 2×59 (96.00%)")
 
 
 def test_same_seed_reproduces_metrics_json(run, tmp_path):

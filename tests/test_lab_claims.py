@@ -45,6 +45,8 @@ def test_compare_lower_is_better_and_exact_ties():
     at = C.Compare("steps", "A", n(100), "B", n(200), better="lower", resolution=100,
                    spec="int")
     assert over.verdict() == "a better" and at.verdict() == C.NO_CLEAR
+    # 0.93 − 0.92 is 0.010000000000000009 in floats: still exactly at the resolution
+    assert C.Compare("acc", "A", n(0.93), "B", n(0.92), resolution=0.01).verdict() == C.NO_CLEAR
 
 
 def test_compare_none_is_worst_for_never_reached():

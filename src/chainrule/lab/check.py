@@ -84,9 +84,14 @@ def _check_claim(entry: Any, files: _Files, where: str, problems: list[str]) -> 
     if verdict != entry.get("verdict"):
         problems.append(f"{where}: the saved numbers give verdict {verdict!r}, the claim says "
                         f"{short(repr(entry.get('verdict')), 40)}")
-    if sentence != entry.get("sentence"):
-        problems.append(f"{where}: the saved numbers give the sentence {short(sentence, 90)!r},"
-                        f" the claim says {short(entry.get('sentence'), 90)!r}")
+    said = entry.get("sentence")
+    if sentence != said:
+        said = said if isinstance(said, str) else repr(said)
+        i = next((k for k, (x, y) in enumerate(zip(sentence, said)) if x != y),
+                 min(len(sentence), len(said)))
+        at = max(0, i - 20)
+        problems.append(f"{where}: the saved numbers give the sentence "
+                        f"…{short(sentence[at:], 60)!r}, the claim says …{short(said[at:], 60)!r}")
     return sentence
 
 

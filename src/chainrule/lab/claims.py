@@ -56,6 +56,11 @@ def _ok(*vals: Any) -> bool:
                for v in vals)
 
 
+def _within_res(d: float, res: float) -> bool:
+    """``|d| <= res``, with float round-off in ``d`` forgiven (0.93 − 0.92 is within 0.01)."""
+    return abs(d) <= res + 1e-9 * max(abs(res), abs(d)) + 1e-15
+
+
 def _within(note: str, res: float, spec: str) -> str:
     """``"two standard errors (1.00 points)"`` or ``"the resolution (1.00 points)"``."""
     return f"{note or 'the resolution'} ({fmt_diff(res, spec)})"
@@ -149,7 +154,7 @@ class Compare(Claim):
             return "b better" if a is None else "a better"
         if not _ok(a, b, res):
             return NO_CLEAR
-        if abs(a - b) <= res:
+        if _within_res(a - b, res):
             return NO_CLEAR
         return "a better" if (a < b) == (self.better == "lower") else "b better"
 
@@ -195,7 +200,7 @@ class Change(Claim):
 
     def verdict(self) -> str:
         a, b, res = self.before.value, self.after.value, _num(self.resolution)
-        if not _ok(a, b, res) or abs(b - a) <= res:
+        if not _ok(a, b, res) or _within_res(b - a, res):
             return NO_CLEAR
         return "lower" if b < a else "higher"
 
@@ -322,8 +327,8 @@ class Best(Claim):
         order, res = self._order(), _num(self.resolution)
         if not order:
             return NO_CLEAR
-        if len(order) > 1 and abs(self.items[order[0]].value
-                                  - self.items[order[1]].value) <= res:
+        if len(order) > 1 and _within_res(self.items[order[0]].value
+                                          - self.items[order[1]].value, res):
             return NO_CLEAR
         return str(self.names[order[0]])
 

@@ -133,6 +133,44 @@ def two_se(p1: float, n1: int, p2: float, n2: int) -> float:
     return 2.0 * float(np.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2))
 
 
+def gradcheck_metrics(*reports: Any) -> dict[str, Any]:
+    """What ``metrics["gradcheck"]`` keeps of ``GradcheckReport``s: ok, the largest relative
+    error, the tolerance and, per tensor, its errors and the test that decided it (``rel`` or,
+    for a zero gradient, ``abs``). Tensors of later reports are prefixed by their subject."""
+    tensors = {}
+    for i, rep in enumerate(reports):
+        for r in rep.results:
+            key = r.name if i == 0 else f"{rep.subject} {r.name}"
+            tensors[key] = {"max_rel": float(r.max_rel), "max_abs": float(r.max_abs),
+                            "test": r.test}
+    return {"ok": all(bool(rep.ok) for rep in reports), "tol": float(reports[0].tol),
+            "max_rel": float(reports[0].max_rel), "tensors": tensors}
+
+
+def gradcheck_claims(ctx: RunContext, key: str = "gradcheck") -> list:
+    """How many checked tensors of ``ctx.metrics[key]`` (``gradcheck_metrics``) pass, per
+    test that decided them, each named: the relative test (largest relative error ≤ tol)
+    and, for tensors with a zero gradient, the absolute one (largest absolute error ≤ ATOL)."""
+    from ...gradcheck import ATOL
+    from ..claims import Count, metric
+
+    tensors = ctx.metrics[key]["tensors"]
+    rel = [n for n, t in tensors.items() if t["test"] != "abs"]
+    zero = [n for n, t in tensors.items() if t["test"] == "abs"]
+    out = []
+    if rel:
+        out.append(Count("tensors judged by the relative test",
+                         "have a largest relative error |a − n| / max(|a|, |n|, 1e-3·scale)",
+                         tuple(metric(ctx, key, "tensors", n, "max_rel") for n in rel),
+                         op="<=", bar=metric(ctx, key, "tol"), spec=".0e"))
+    if zero:
+        out.append(Count("tensors with a zero gradient, judged by the absolute test,",
+                         "have a largest absolute error |a − n|",
+                         tuple(metric(ctx, key, "tensors", n, "max_abs") for n in zero),
+                         op="<=", bar=ATOL, spec=".0e"))
+    return out
+
+
 def reading(ctx: RunContext, text: str) -> str:
     """``text`` (a reading drawn from trained models' numbers) in a full run; in a quick run
     the one-line smoke-test notice instead, so seconds of training never yield a conclusion.

@@ -19,13 +19,12 @@ backward pass.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
 from ... import plots
-from ..claims import Compare, Fact, Threshold, metric, reading
+from ..claims import Compare, Fact, metric, reading
 from ..context import RunContext
 from ..registry import register
 from ._common import (
@@ -33,6 +32,8 @@ from ._common import (
     add_bias,
     check_interval,
     fit_early_stopping,
+    gradcheck_claims,
+    gradcheck_metrics,
     load_splits,
     pct,
     standardize,
@@ -101,14 +102,8 @@ def run(cfg: Config, ctx: RunContext) -> None:
     fresh = build("hidden", xtr.shape[1], cfg, s.num_classes, np.random.default_rng([ctx.seed, 1]))
     rep_loss = gradcheck_loss(cr.SoftmaxCrossEntropy(), fresh(xg).astype(np.float64),
                               s.y_train[: cfg.gradcheck_samples], eps=cfg.gradcheck_eps)
-    ctx.metrics["gradcheck"] = {
-        "ok": bool(rep.ok and rep_loss.ok), "max_rel": float(rep.max_rel),
-        "loss_max_rel": float(rep_loss.max_rel), "tol": float(rep.tol),
-        "tensors": {r.name: {"max_rel": float(r.max_rel), "max_abs": float(r.max_abs),
-                             "test": r.test}
-                    for r in [*rep.results,
-                              *(dataclasses.replace(x, name=f"loss {x.name}")
-                                for x in rep_loss.results)]}}
+    ctx.metrics["gradcheck"] = {**gradcheck_metrics(rep, rep_loss),
+                                "loss_max_rel": float(rep_loss.max_rel)}
     _write_report(cfg, ctx, csvs, results, str(rep) + "\n" + str(rep_loss), s.num_classes)
 
 
@@ -165,23 +160,3 @@ def reading_claims(ctx: RunContext) -> list:
                    for f in ("best_step", "steps"))),
     ]
 
-
-def gradcheck_claims(ctx: RunContext) -> list:
-    """One claim per checked tensor, naming the test that decided it: the relative test
-    (largest relative error ≤ tol) or, for a zero gradient, the absolute one (≤ ATOL)."""
-    from chainrule.gradcheck import ATOL
-
-    out = []
-    for name, t in ctx.metrics["gradcheck"]["tensors"].items():
-        if t["test"] == "abs":
-            out.append(Threshold(f"{name} (zero gradient, so the absolute test): largest "
-                                 "absolute error", metric(ctx, "gradcheck", "tensors", name,
-                                                          "max_abs"),
-                                 ATOL, op="<=", bar_note="ATOL", spec=".1e"))
-        else:
-            out.append(Threshold(f"{name} (relative test, |a − n| / max(|a|, |n|, 1e-3·scale)):"
-                                 " largest relative error",
-                                 metric(ctx, "gradcheck", "tensors", name, "max_rel"),
-                                 metric(ctx, "gradcheck", "tol"), op="<=",
-                                 bar_note="the tolerance", spec=".1e"))
-    return out

@@ -25,8 +25,10 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from ... import plots
+from ..claims import Change, Compare, Fact, metric, reading
 from ..context import RunContext
 from ..registry import register
 from ._common import (
@@ -35,8 +37,10 @@ from ._common import (
     bias_trick_mlp,
     check_interval,
     fit_early_stopping,
+    gradcheck_claims,
+    gradcheck_metrics,
     pct,
-    reading,
+    two_se,
 )
 
 
@@ -104,6 +108,7 @@ def run(cfg: Config, ctx: RunContext) -> None:
                    gap_accuracy=res["train_accuracy"] - res["val_accuracy"])
         results[name], models[name] = res, model
     two = next(n for n, h in nets.items() if h == (h2, h2))
+    deep, ref = next(n for n, h in nets.items() if len(h) > 2), f"1×{cfg.reference}"
     xg = xtr[: cfg.gradcheck_samples]
     rep = gradcheck(models[two], xg, max_checks=cfg.gradcheck_entries, eps=cfg.gradcheck_eps)
     ctx.metrics.update(
@@ -111,8 +116,11 @@ def run(cfg: Config, ctx: RunContext) -> None:
         n_test=len(xte), val_every=check_interval(cfg, len(xtr)), target_parameters=target,
         equal_width=h2, two_layer_parameters=results[two]["parameters"],
         two_layer_relative_difference=(results[two]["parameters"] - target) / target,
-        gradcheck={"ok": bool(rep.ok), "max_rel": float(rep.max_rel),
-                   "tensors": {r.name: float(r.max_rel) for r in rep.results}})
+        gradcheck=gradcheck_metrics(rep), names={"two_layer": two, "deep": deep,
+                                                "reference": ref},
+        resolution={"test_accuracy_two_se": {
+            n: two_se(results[n]["test_accuracy"], len(xte), results[ref]["test_accuracy"],
+                      len(xte)) for n in (two, deep)}})
     _report(cfg, ctx, csvs, results, two, str(rep))
 
 
@@ -121,11 +129,11 @@ def _report(cfg: Config, ctx: RunContext, csvs: dict, results: dict, two: str,
     m = ctx.metrics
     every = m["val_every"]
     ctx.heading("Curves")
-    for metric, ylabel in (("loss", "cross-entropy loss"), ("accuracy", "accuracy")):
-        ctx.figure(metric, plots.metric_curves, csvs, metric=metric, ylabel=ylabel,
+    for name, ylabel in (("loss", "cross-entropy loss"), ("accuracy", "accuracy")):
+        ctx.figure(name, plots.metric_curves, csvs, metric=name, ylabel=ylabel,
                    title=f"{ylabel.capitalize()}: training (solid), validation every {every} "
                          "steps (dashed)",
-                   caption=f"Training and validation {metric} against gradient steps for "
+                   caption=f"Training and validation {name} against gradient steps for "
                            "every topology.")
     ctx.heading("Numbers")
     rows = [[name, r["parameters"], r["steps"], r["best_step"], r["best_val_loss"],
@@ -134,43 +142,48 @@ def _report(cfg: Config, ctx: RunContext, csvs: dict, results: dict, two: str,
     ctx.table(rows, ["hidden layers", "parameters", "steps run", "best step", "best val loss",
                      "val acc", "train acc", "test acc", "train−val acc gap"],
               caption="Accuracies use the restored best weights (early stopping).")
-    rel = m["two_layer_relative_difference"]
-    h, d_in, ref = m["equal_width"], m["input_features"], cfg.reference
-    ctx.md(f"**Equal budget.** The one-hidden-layer network with {ref} units has "
-           f"**{m['target_parameters']:,}** parameters (counted from the model). Two equal "
-           f"hidden layers of width h have ({d_in})·h + h² + h + h·C + C parameters; the "
-           f"closest integer is **h = {h}**, giving **{m['two_layer_parameters']:,}** "
-           f"({100 * rel:+.2f}% of the target).")
-    ctx.md(reading(ctx, _reading(results, two, f"1×{ref}")))
+    ctx.md(reading(ctx, budget_claims(ctx), label="Equal budget", exact=True))
+    ctx.answer(reading(ctx, reading_claims(ctx)), figure="loss")
     ctx.heading("Gradient check")
-    g = m["gradcheck"]
     ctx.md(f"Backward pass of the {two.split(' ')[0]} network against float64 central "
            f"differences on {cfg.gradcheck_samples} training images "
-           f"({cfg.gradcheck_entries} entries per tensor, ε = {cfg.gradcheck_eps:g}): largest "
-           f"relative error **{g['max_rel']:.2e}** — "
-           f"{'within' if g['ok'] else 'OUTSIDE'} the 1e-6 tolerance.")
+           f"({cfg.gradcheck_entries} entries per tensor, ε = {cfg.gradcheck_eps:g}).")
+    ctx.md(reading(ctx, gradcheck_claims(ctx), label="Gradient check", exact=True))
     ctx.code(check)
 
 
-def _reading(results: dict, two: str, ref: str) -> str:
-    best = min(results, key=lambda n: results[n]["best_val_loss"])
-    one = {n: r for n, r in results.items() if len(r["hidden"]) == 1}
-    widths = sorted(one, key=lambda n: one[n]["hidden"][0])
-    losses = [one[n]["best_val_loss"] for n in widths]
-    steps = list(itertools.pairwise(losses))
-    trend = ("falls steadily" if all(b < a for a, b in steps) else
-             "rises steadily" if all(b > a for a, b in steps) else
-             "does not change monotonically")
-    listed = ", ".join(f"{n}: {one[n]['best_val_loss']:.4f}" for n in widths)
-    a, b = results[ref]["best_val_loss"], results[two]["best_val_loss"]
-    cmp = "lower" if b < a else "higher" if b > a else "the same"
-    deep = next(n for n, r in results.items() if len(r["hidden"]) > 2)
-    d = results[deep]
-    return (f"**Reading.** Among the one-hidden-layer networks the best validation loss "
-            f"{trend} with width ({listed}). "
-            f"At the same budget, two layers ({two.split(' ')[0]}) reach a {cmp} best "
-            f"validation loss than {ref}: {b:.4f} vs {a:.4f} (test accuracy "
-            f"{pct(results[two]['test_accuracy'])} vs {pct(results[ref]['test_accuracy'])}). "
-            f"The {deep} network reaches {d['best_val_loss']:.4f} (test accuracy "
-            f"{pct(d['test_accuracy'])}) with {d['parameters']:,} parameters. The lowest "
-            f"validation loss belongs to {best}.")
+def budget_claims(ctx: Any) -> list:
+    """The equal-budget arithmetic, counted from the models."""
+    return [Fact("the one-hidden-layer network with {0} has {1:,} parameters (counted from "
+                 "the model); two equal hidden layers of width h have {5}·h + h² + h + h·C + C "
+                 "(the {5} inputs include the constant 1), and the closest integer, h = {2}, "
+                 "gives {3:,} ({4:+.2%} of the target)",
+                 (metric(ctx, "names", "reference"), metric(ctx, "target_parameters"),
+                  metric(ctx, "equal_width"), metric(ctx, "two_layer_parameters"),
+                  metric(ctx, "two_layer_relative_difference"),
+                  metric(ctx, "input_features")))]
+
+
+def reading_claims(ctx: Any) -> list:
+    """The reading: how the best validation loss changes with width (one hidden layer); the
+    two-layer network and the deep one against the one-layer reference of the same budget
+    (test accuracy, clear only beyond two standard errors; best validation loss)."""
+    m = ctx.metrics
+    nets, ref = m["networks"], m["names"]["reference"]
+    one = sorted((n for n, r in nets.items() if len(r["hidden"]) == 1),
+                 key=lambda n: nets[n]["hidden"][0])
+    out: list = [Change(f"widening {a} → {b}", "the best validation loss",
+                        metric(ctx, "networks", a, "best_val_loss"),
+                        metric(ctx, "networks", b, "best_val_loss"), better="lower")
+                 for a, b in itertools.pairwise(one)]
+    for key in ("two_layer", "deep"):
+        other = m["names"][key]
+        short = other.split(" ")[0]
+        out += [Compare("test accuracy", short, metric(ctx, "networks", other, "test_accuracy"),
+                        ref, metric(ctx, "networks", ref, "test_accuracy"), better="higher",
+                        resolution=metric(ctx, "resolution", "test_accuracy_two_se", other),
+                        resolution_note="two standard errors", spec="pct"),
+                Compare("the best validation loss", short,
+                        metric(ctx, "networks", other, "best_val_loss"), ref,
+                        metric(ctx, "networks", ref, "best_val_loss"), better="lower")]
+    return out
