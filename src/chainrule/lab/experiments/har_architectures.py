@@ -39,6 +39,7 @@ import numpy as np
 
 from ...plots import cnn as plots_cnn
 from ...plots import har as plots_har
+from ..claims import Best, Fact, Paired, Ratio, Threshold, measured, reading
 from ..context import RunContext
 from ..registry import register
 from ._common import pct, write_timings
@@ -215,71 +216,68 @@ def _report(cfg: Config, ctx: RunContext, d: Any, results: dict, timings: dict, 
         ctx.figure("per_class_f1", plots_har.per_class_f1, ctx.save_rows(pc, "per_class_f1"),
                    title="Per-class test F1 of the four baselines",
                    caption="Per-class F1 on the test users, base variation of each baseline.")
-    ctx.md(_reading(cfg, ctx, results, timings, best, cm, d.classes))
     anchors = ", ".join(f"{m} ≈ {pct(a)}" for m, a in ANCHORS.items())
     ours = ", ".join(f"{m} {pct(results[f'{m}_base']['test_accuracy'])}" for m in ANCHORS
                      if f"{m}_base" in results)
     ctx.md(f"**Anchors** (context, not targets: UCI HAR's own windows and filtered signals): "
            f"accuracy {anchors}. Here, base variation on the subject-held-out test set: "
            f"{ours}.")
+    ctx.answer(reading(ctx, reading_claims(ctx.metrics, {"models": timings})),
+               figure="f1_vs_cost")
 
 
-def _reading(cfg: Config, ctx: RunContext, results: dict, timings: dict, best: str,
-             cm: np.ndarray, classes: tuple) -> str:
-    b = results[best]
-    off = cm - np.diag(np.diag(cm))
-    i, j = np.unravel_index(int(off.argmax()), off.shape)
-    bar = "meets" if b["test_f1"] >= 0.88 else "misses"
-    lead = ("**Smoke test** (quick preset: a few hundred windows, one epoch — the numbers "
-            "below are not meaningful). " if ctx.quick else "**Reading.** ")
-    text = (f"{lead}The best model by validation macro-F1 is **{b['model']} / "
-            f"{b['variation']}**: test macro-F1 **{b['test_f1']:.3f}** (accuracy "
-            f"{pct(b['test_accuracy'])}), which {bar} the 0.88 bar, with {b['parameters']:,} "
-            f"parameters and {timings[best]['train_cpu_s_per_epoch']:.2f} CPU s per epoch. "
-            f"Its most frequent confusion is true *{classes[i]}* predicted as *{classes[j]}* "
-            f"({int(off[i, j])} windows). ")
-    base = {r["model"]: r for r in results.values() if r["variation"] == "base"}
+def reading_claims(m: dict, t: dict) -> list:
+    """The answer from ``metrics.json`` (``m``) and ``timings.json`` (``t``): the model chosen
+    by validation macro-F1 and the 0.88 bar; its most frequent confusion; the best base
+    model (a lead under 0.01 macro-F1, one seed each, is no clear difference); the fastest and
+    slowest base model's CPU time per epoch (beyond 20%, timer noise) and the parameter range;
+    dropout's and half width's effect paired over the models (called beyond 0.005 and two
+    standard errors)."""
+    res, best = m["results"], m["best"]
+    tags = list(res)
+
+    def name(tag: str) -> str:
+        return f"{res[tag]['model']} / {res[tag]['variation']}"
+
+    cls = m["classes"]
+    cells = [(i, j) for i in range(len(cls)) for j in range(len(cls)) if i != j]
+    out = [Best("validation macro-F1 (the selection rule)", tuple(name(k) for k in tags),
+                tuple(measured(m, "results", k, "val_f1") for k in tags), spec=".3f"),
+           Threshold(f"the test macro-F1 of {name(best)}", measured(m, "results", best,
+                                                                  "test_f1"),
+                     0.88, bar_note="the bar", spec=".3f"),
+           Best(f"count of test windows confused by {name(best)}",
+                tuple(f"true {cls[i]} predicted as {cls[j]}" for i, j in cells),
+                tuple(measured(m, "best_confusion", i, j) for i, j in cells), spec="int")]
+    base = [k for k in tags if res[k]["variation"] == "base"]
     if len(base) >= 2:
-        order = sorted(base, key=lambda m: -base[m]["test_f1"])
-        top, low = base[order[0]], base[order[-1]]
-        gap = top["test_f1"] - low["test_f1"]
-        scores = ", ".join(f"{base[m]['test_f1']:.3f}" for m in order)
-        text += (f"Among the base variations, {', '.join(order)} rank by test macro-F1 "
-                 f"({scores}); "
-                 + (f"{order[0]} leads {order[-1]} by {gap:.3f}. " if gap >= 0.01 else
-                    "no clear difference (under 0.01, one seed each). "))
-        cheap = min(base, key=lambda m: timings[f"{m}_base"]["train_cpu_s_per_epoch"])
-        dear = max(base, key=lambda m: timings[f"{m}_base"]["train_cpu_s_per_epoch"])
-        tc, td = (timings[f"{m}_base"]["train_cpu_s_per_epoch"] for m in (cheap, dear))
-        text += (f"Cost (CPU time): {cheap} trains fastest ({tc:.2f} s/epoch) and {dear} slowest "
-                 f"({td:.2f} s/epoch, {td / max(tc, 1e-9):.1f}×); parameters range from "
-                 f"{min(r['parameters'] for r in base.values()):,} to "
-                 f"{max(r['parameters'] for r in base.values()):,}. ")
-        per = {m: timings[f"{m}_base"]["train_cpu_s_per_epoch"] / max(base[m]["macs"], 1) * 1e6
-               for m in base}
-        hi, lo = max(per, key=per.get), min(per, key=per.get)
-        text += (f"Per million MACs per window, {hi} costs the most training time "
-                 f"({per[hi]:.2f} s/epoch) and {lo} the least ({per[lo]:.2f}): "
-                 + (f"a {per[hi] / per[lo]:.1f}× spread, so MACs alone do not predict the "
-                    "training time. " if per[hi] > 2 * per[lo] else
-                    "within a factor of 2, so MACs predict the training time roughly. "))
-    pairs = [(m, base[m], results[f"{m}_no_dropout"]) for m in base
-             if f"{m}_no_dropout" in results]
-    if pairs:
-        wider = [m for m, a, z in pairs
-                 if z["train_f1"] - z["val_f1"] > a["train_f1"] - a["val_f1"] + 0.005]
-        text += ("Dropout: the train − validation macro-F1 gap is "
-                 + "; ".join(f"{m} {a['train_f1'] - a['val_f1']:+.3f} with 0.5 vs "
-                             f"{z['train_f1'] - z['val_f1']:+.3f} without" for m, a, z in pairs)
-                 + f". Without dropout the gap is wider for {len(wider)} of {len(pairs)} "
-                 f"models{' (' + ', '.join(wider) + ')' if wider else ''}")
-        helped = [m for m, a, z in pairs if a["val_f1"] > z["val_f1"] + 0.005]
-        hurt = [m for m, a, z in pairs if a["val_f1"] < z["val_f1"] - 0.005]
-        text += (f"; dropout 0.5 raised validation macro-F1 for {len(helped)} "
-                 f"({', '.join(helped) or 'none'}) and lowered it for {len(hurt)} "
-                 f"({', '.join(hurt) or 'none'}) of them (differences over 0.005)"
-                 + (": at this training length dropout mostly slows fitting rather than "
-                    "closing a gap (its training F1 is lower too)." if len(hurt) > len(helped)
-                    and all(a["train_f1"] < z["train_f1"] for m, a, z in pairs if m in hurt)
-                    else "."))
-    return text
+        out.append(Best("test macro-F1 among the base variations",
+                        tuple(res[k]["model"] for k in base),
+                        tuple(measured(m, "results", k, "test_f1") for k in base),
+                        resolution=0.01, resolution_note="one seed each", spec=".3f"))
+        cpu = {k: t["models"][k]["train_cpu_s_per_epoch"] for k in base}
+        lo, hi = min(base, key=cpu.get), max(base, key=cpu.get)
+        out.append(Ratio("CPU seconds per training epoch (base variations)", res[lo]["model"],
+                         measured(t, "models", lo, "train_cpu_s_per_epoch",
+                                  file="timings.json"), res[hi]["model"],
+                         measured(t, "models", hi, "train_cpu_s_per_epoch",
+                                  file="timings.json"),
+                         rel=0.2, rel_note="timer noise"))
+        small = min(base, key=lambda k: res[k]["parameters"])
+        big = max(base, key=lambda k: res[k]["parameters"])
+        out.append(Fact(f"parameters range from {{0:,}} ({res[small]['model']}) to {{1:,}} "
+                        f"({res[big]['model']})",
+                        (measured(m, "results", small, "parameters"),
+                         measured(m, "results", big, "parameters"))))
+    for variation, names, keys in (("no dropout", ("dropout 0.5", "dropout 0"),
+                                    ("val_f1", "train_f1")),
+                                   ("half width", ("full width", "half width"), ("test_f1",))):
+        pairs = [(k, k.replace("_base", "_" + variation.replace(" ", "_"))) for k in base]
+        pairs = [(k, v) for k, v in pairs if v in res]
+        for key in keys if len(pairs) >= 2 else ():
+            what = {"val_f1": "validation", "train_f1": "training", "test_f1": "test"}[key]
+            out.append(Paired(f"{what} macro-F1", names[0],
+                              tuple(measured(m, "results", k, key) for k, _ in pairs),
+                              names[1], tuple(measured(m, "results", v, key) for _, v in pairs),
+                              min_diff=0.005, pairs="models", spec=".3f"))
+    return out
