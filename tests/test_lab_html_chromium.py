@@ -81,3 +81,14 @@ def test_a_wide_table_scrolls_inside_its_box_not_the_page(tmp_path, toy_experime
     found = re.search(r'data-overflow="(\d+)"', proc.stdout)
     assert found, f"no overflow mark (rc {proc.returncode}): {proc.stderr[-800:]}"
     assert int(found.group(1)) == 0          # the page itself never scrolls sideways
+
+
+def test_copy_buttons_appear_with_scripts_and_the_csv_link_works_without(tmp_path, report):
+    page = report.read_text()
+    n_tables = page.count('<div class="tabletools"')
+    assert n_tables >= 1 and page.count(" hidden>") == 2 * n_tables   # hidden until the script
+    dom = _chromium(tmp_path, "--dump-dom", report.as_uri()).stdout
+    assert f'data-copy-buttons="{2 * n_tables}"' in dom               # the script ran
+    buttons = re.findall(r"<button\b[^>]*>", dom)
+    assert len(buttons) == 2 * n_tables and not any("hidden" in b for b in buttons)
+    assert dom.count('<a class="csv" download="toy-ok-table-') == n_tables

@@ -17,7 +17,7 @@ def test_report_md_has_question_setup_figures_and_numbers(tmp_path, toy_experime
     [run] = toy_runs(tmp_path, seeds=(4,))
     md = (run / "report.md").read_text()
     assert md.startswith("# toy-ok")
-    assert "**Question.** Is the toy mean near zero?" in md
+    assert "**Question** (ours). Is the toy mean near zero?" in md
     assert "## Set-up" in md and "seed **4**" in md and f"chainrule **{__version__}**" in md
     assert "Data sources: toy: standard normal draws." in md
     assert "![A toy figure](figures/toy.png)" in md
@@ -31,7 +31,7 @@ def test_to_markdown_renders_every_block_kind():
                            {"type": "table", "headers": ["a", "b"], "rows": [["1", "x|y"]],
                             "caption": "cap"}])
     assert "## H" in md and "```\nx = 1\n```" in md
-    assert "| a | b |\n|---|---|\n| 1 | x\\|y |\n*cap*" in md
+    assert "| a | b |\n|---|---|\n| 1 | x\\|y |\n\n*cap*" in md   # a blank line ends it
 
 
 def test_latest_runs_picks_the_newest_per_experiment(tmp_path, toy_experiments):  # noqa: F811
@@ -87,4 +87,5 @@ def test_html_tables_scroll_in_their_box_and_numbers_do_not_wrap():
     from chainrule.lab.html import render_blocks
 
     out = render_blocks(None, [{"type": "table", "headers": ["a"], "rows": [["1"]]}])
-    assert out.startswith('<div class="tablebox"><table>') and out.endswith("</table></div>")
+    assert out.startswith('<div class="tablebox"><table>')
+    assert out.index("</table></div>") < out.index('<div class="tabletools"')

@@ -91,7 +91,7 @@ class RunContext:
     def table(self, rows: Sequence[Sequence[Any]], headers: Sequence[str],
               caption: str = "") -> None:
         """A table of numbers (formatted here; pass strings to control the format)."""
-        body = [[_cell(v) for v in row] for row in rows]
+        body = [[cell_text(v) for v in row] for row in rows]
         self.blocks.append({"type": "table", "headers": list(headers), "rows": body,
                             "caption": caption})
 
@@ -129,7 +129,9 @@ class RunContext:
         return path
 
 
-def _cell(v: Any) -> str:
+def cell_text(v: Any) -> str:
+    """A table cell's text: integers with thousands separators, floats to 4 decimals (or
+    4-digit scientific notation when tiny or huge), booleans as yes/no."""
     if isinstance(v, str):
         return v
     if isinstance(v, (bool, np.bool_)):

@@ -5,6 +5,13 @@ The page needs no network and no other file. A small inline script marks every `
 with ``data-loaded="1"`` once it has decoded (``naturalWidth > 0``), which lets a headless
 browser check that every figure rendered.
 
+Each section opens with its question (the coursework's words quoted with their source, when
+on record) and ends with its **Answer** (``chainrule.lab.answer``): the reading, the figure
+that shows it, and the numbers behind it from ``claims.json``. Beside every table: a CSV
+download (a ``data:`` link, works without scripts) and "copy as Markdown" / "copy as
+LaTeX" buttons (``chainrule.lab.tables``), which the inline script reveals — with scripts
+off they stay hidden and the table itself is always there.
+
 The run folders are untrusted (see ``chainrule.lab.report``): a figure is embedded only when
 its reference resolves to a PNG file inside its run folder, and a refused or unreadable one
 becomes a one-line notice naming the reference; a malformed block becomes a notice naming
@@ -18,9 +25,12 @@ import base64
 import datetime as _dt
 import html
 import re
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
+from . import tables
+from .answer import Answers, question_parts
 from .report import (
     MAX_FIGURE_BYTES,
     RunFileError,
@@ -53,7 +63,12 @@ min-width:12em}caption{caption-side:bottom;text-align:left;font-style:italic;col
 white-space:normal}
 td.text{white-space:normal;min-width:16em;text-align:left}
 .smoke{background:#fff7e6;border-left:4px solid #e69f00;padding:.4em .8em;font-size:.92em}
-@media print{body{max-width:none;margin:0}nav{page-break-after:always}
+blockquote.coursework{margin:.8em 0;padding:.3em 1em;border-left:4px solid #999;background:#fafafa}
+blockquote.coursework footer{color:#555;font-size:.9em}
+.answer{border-top:2px solid #009e73;margin-top:1.5em}.answer h3{color:#00704f}
+.tabletools{font-size:.85em;margin:-.3em 0 1em}.tabletools a,.tabletools button{margin-right:.6em}
+.tabletools button{font:inherit;padding:.1em .5em;cursor:pointer}.tabletools .copied{color:#555}
+@media print{body{max-width:none;margin:0}nav{page-break-after:always}.tabletools{display:none}
 section{page-break-before:always}.tablebox{overflow:visible}td{white-space:normal}
 a{color:inherit;text-decoration:none}}
 """
@@ -67,7 +82,21 @@ imgs[i].setAttribute('data-loaded',ok?'1':'0');if(ok){n++;}}
 document.body.setAttribute('data-images-loaded',n+'/'+imgs.length);
 var d=document.documentElement;document.body.setAttribute('data-overflow',
 Math.max(0,d.scrollWidth-d.clientWidth));}
+function copyText(t){if(navigator.clipboard&&window.isSecureContext){
+return navigator.clipboard.writeText(t);}var a=document.createElement('textarea');a.value=t;
+a.setAttribute('readonly','');a.style.position='fixed';a.style.opacity='0';
+document.body.appendChild(a);a.select();var ok=false;try{ok=document.execCommand('copy');}
+catch(e){}document.body.removeChild(a);
+return ok?Promise.resolve():Promise.reject(new Error('refused'));}
+function setupCopy(){var bs=document.querySelectorAll('.tabletools button.copy');
+for(var i=0;i<bs.length;i++){bs[i].hidden=false;bs[i].addEventListener('click',function(ev){
+var b=ev.currentTarget,box=b.parentNode,note=box.querySelector('.copied');
+var t=box.getAttribute(b.getAttribute('data-format')==='tex'?'data-tex':'data-md');
+copyText(t).then(function(){note.textContent='copied';},
+function(){note.textContent='the browser refused: select the table and copy it';});});}
+document.body.setAttribute('data-copy-buttons',String(bs.length));}
 window.addEventListener('load',markImages);
+window.addEventListener('DOMContentLoaded',setupCopy);
 """
 
 
@@ -84,8 +113,13 @@ _SCALAR = (str, int, float, bool, type(None))
 # Block type -> its required keys and their types (``caption`` is optional, a string).
 _BLOCKS: dict[str, dict[str, Any]] = {
     "heading": {"text": str}, "text": {"text": str}, "code": {"text": str},
-    "answer": {"text": str},
+    "question": {"text": str}, "answer": {"text": str}, "notice": {"text": str},
     "figure": {"path": str}, "table": {"headers": list, "rows": list},
+}
+# Optional keys beyond ``caption``: their types (``None`` allowed where listed).
+_OPTIONAL: dict[str, dict[str, tuple[Any, ...]]] = {
+    "question": {"coursework": (str,), "source": (str,)},
+    "answer": {"figure": (str, type(None))},
 }
 
 
@@ -104,6 +138,9 @@ def block_problem(block: Any) -> str | None:
                 return f"({kind}) has no {key!r}"
         elif not has_type(block[key], typ):
             return f"({kind}): {key!r} should be {kind_of(typ())}, not {kind_of(block[key])}"
+    for key, types in _OPTIONAL.get(kind, {}).items():
+        if key in block and not isinstance(block[key], types):
+            return f"({kind}): {key!r} should be a string, not {kind_of(block[key])}"
     if kind == "table":
         if not all(isinstance(h, _SCALAR) for h in block["headers"]):
             return "(table): every header should be a string or a number"
@@ -133,31 +170,73 @@ def _figure(run_dir: Path, block: dict[str, Any]) -> str:
             f"<figcaption>{inline_markdown(caption)}</figcaption></figure>")
 
 
-def render_blocks(run_dir: Path, blocks: list[Any]) -> str:
-    """HTML for one run's report blocks; a malformed block becomes a one-line notice."""
-    parts = []
-    for i, b in enumerate(blocks, 1):
-        problem = block_problem(b)
-        if problem:
-            parts.append(_notice(f"report.json: block {i} {problem}; not shown."))
-            continue
+def render_blocks(run_dir: Path, blocks: list[Any], *, quick: bool = False,
+                  name: str = "table", start: int = 1) -> str:
+    """HTML for one run's report blocks; a malformed block becomes a one-line notice.
+
+    ``answer`` blocks become an "Answer" box (``answer.Answers``); ``name`` prefixes the
+    file names of the tables' CSV downloads (``<name>-table-<k>.csv``); ``start`` is the
+    position of ``blocks[0]`` in ``report.json`` (for the notices)."""
+    answers = Answers(blocks, run_dir, quick=quick)
+    counter = [0]
+
+    def one(b: dict[str, Any]) -> str:
         kind = b["type"]
         if kind == "heading":
-            parts.append(f"<h3>{html.escape(b['text'])}</h3>")
-        elif kind in ("text", "answer"):
-            parts.append(f"<p>{inline_markdown(b['text'])}</p>")
-        elif kind == "code":
-            parts.append(f"<pre>{html.escape(b['text'])}</pre>")
-        elif kind == "figure":
-            parts.append(_figure(run_dir, b))
-        elif kind == "table":
-            head = "".join(f"<th>{html.escape(str(h))}</th>" for h in b["headers"])
-            rows = "".join("<tr>" + "".join(_cell(str(c)) for c in r)
-                           + "</tr>" for r in b["rows"])
-            cap = f"<caption>{inline_markdown(b['caption'])}</caption>" if b.get("caption") else ""
-            parts.append(f'<div class="tablebox"><table>{cap}<thead><tr>{head}</tr></thead>'
-                         f"<tbody>{rows}</tbody></table></div>")
+            return f"<h3>{html.escape(b['text'])}</h3>"
+        if kind == "text":
+            return f"<p>{inline_markdown(b['text'])}</p>"
+        if kind == "notice":
+            return _notice(b["text"])
+        if kind == "question":
+            return _question(b)
+        if kind == "code":
+            return f"<pre>{html.escape(b['text'])}</pre>"
+        if kind == "figure":
+            return _figure(run_dir, b)
+        if kind == "table":
+            counter[0] += 1
+            return _table(b, f"{name}-table-{counter[0]}.csv")
+        inner = [one(x) if not block_problem(x) else _notice(f"answer: {block_problem(x)}")
+                 for x in answers.expand(b)]
+        return '<div class="answer">' + "\n".join(inner) + "</div>"
+
+    parts = []
+    for i, b in enumerate(blocks, start):
+        problem = block_problem(b)
+        parts.append(_notice(f"report.json: block {i} {problem}; not shown.") if problem
+                     else one(b))
     return "\n".join(parts)
+
+
+def _question(b: dict[str, Any]) -> str:
+    """The coursework's words (quoted, with their source) and then our question."""
+    quote, source, label = question_parts(b)
+    cite = (f'<blockquote class="coursework"><p>“{html.escape(quote)}”</p>'
+            f"<footer>— {html.escape(source)}</footer></blockquote>") if quote else ""
+    return f'{cite}<p class="question">{inline_markdown(label + " " + b["text"])}</p>'
+
+
+def _table(b: dict[str, Any], csv_name: str) -> str:
+    """A table in its scrolling box, with a CSV download and copy buttons beside it."""
+    headers = [str(h) for h in b["headers"]]
+    rows = [[str(c) for c in r] for r in b["rows"]]
+    caption = b.get("caption", "")
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(_cell(c) for c in r) + "</tr>" for r in rows)
+    cap = f"<caption>{inline_markdown(caption)}</caption>" if caption else ""
+    md = html.escape(tables.to_markdown(headers, rows, caption))
+    tex = html.escape(tables.to_latex(headers, rows, caption))
+    href = "data:text/csv;charset=utf-8," + urllib.parse.quote(tables.to_csv(headers, rows),
+                                                              safe="")
+    tools = (f'<div class="tabletools" data-md="{md}" data-tex="{tex}">'
+             f'<a class="csv" download="{html.escape(csv_name)}" href="{href}">'
+             f"Download CSV</a>"
+             f'<button type="button" class="copy" data-format="md" hidden>Copy as Markdown'
+             f'</button><button type="button" class="copy" data-format="tex" hidden>'
+             f'Copy as LaTeX</button><span class="copied" aria-live="polite"></span></div>')
+    return (f'<div class="tablebox"><table>{cap}<thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table></div>{tools}")
 
 
 def _cell(text: str) -> str:
@@ -166,14 +245,28 @@ def _cell(text: str) -> str:
     return f"<td{cls}>{inline_markdown(text)}</td>"
 
 
+def dataset_line(config: dict[str, Any], metrics: dict[str, Any]) -> str:
+    """What the run read: the config's ``dataset`` (when it has one) and the data sources
+    the run recorded; ``"none (synthetic data: no data file was read)"`` when it recorded
+    none, ``"not recorded"`` when ``metrics.json`` has no ``data_sources``."""
+    dataset = config.get("dataset") if isinstance(config, dict) else None
+    recorded = metrics.get("data_sources")
+    sources = "; ".join(str(s) for s in recorded) if isinstance(recorded, list) else ""
+    if isinstance(dataset, str) and dataset:
+        return dataset + (f" — {sources}" if sources else "")
+    if sources:
+        return sources
+    if isinstance(recorded, list):
+        return "none (synthetic data: no data file was read)"
+    return "not recorded (metrics.json has no data_sources)"
+
+
 def _meta(run: dict[str, Any]) -> str:
     cfg, timing, metrics = run["config"], run["timing"], run["metrics"]
-    sources = [str(s) for s in metrics.get("data_sources") or []]
-    dataset = cfg.get("config", {}).get("dataset", "—")
     seconds = timing.get("seconds")
     status = run["status"]
     rows = [
-        ("Dataset", f"{dataset}" + (f" — {'; '.join(sources)}" if sources else "")),
+        ("Dataset", dataset_line(cfg.get("config", {}), metrics)),
         ("Seed", cfg.get("seed", "?")),
         ("Preset", {True: "quick", False: "full"}.get(cfg.get("quick"), "?")),
         ("Library version", (f"chainrule {cfg.get('library_version', '?')} "
@@ -220,10 +313,15 @@ def _mark(run: dict[str, Any], newer: list[Path] | None = None) -> str:
 def _section(name: str, run: dict[str, Any], newer: list[Path]) -> str:
     try:
         blocks = run["report"]["blocks"]
-        smoke = (f'<div class="smoke">{inline_markdown(_SMOKE)}</div>'
-                 if run["config"].get("quick") is True else "")
-        body = (f"{smoke}{_meta(run)}\n{_newer(run, newer)}{_problems(run)}\n"
-                f"{render_blocks(run['path'], blocks)}")
+        quick = run["config"].get("quick") is True
+        smoke = f'<div class="smoke">{inline_markdown(_SMOKE)}</div>' if quick else ""
+        # the section opens with its question, then the run's facts, then the rest
+        first = blocks[:1] if blocks and isinstance(blocks[0], dict) and \
+            blocks[0].get("type") == "question" and not block_problem(blocks[0]) else []
+        opening = _question(first[0]) if first else ""
+        rest = render_blocks(run["path"], blocks[len(first):], quick=quick, name=name,
+                             start=1 + len(first))
+        body = f"{opening}{smoke}{_meta(run)}\n{_newer(run, newer)}{_problems(run)}\n{rest}"
     except Exception as exc:  # noqa: BLE001  (one bad run must not stop the page)
         body = _notice(f"This run could not be rendered: {type(exc).__name__}: "
                        f"{short(exc, 200)}")

@@ -20,7 +20,9 @@ its figures. ``softmax_regression.py`` is the worked template. The shape::
 
     @register("my-topic", question="Does X beat Y?", config=Config,
               quick={"epochs": 1, "n_train": 1000},
-              runtime={"quick": "4 s", "full": "1 min 20 s"})   # measured, shown by `lab list`
+              runtime={"quick": "4 s", "full": "1 min 20 s"},   # measured, shown by `lab list`
+              source="<assignment>, question <n>",  # where the question comes from, if known
+              coursework="<its verbatim wording>")  # only if on record; never a paraphrase
     def run(cfg: Config, ctx: RunContext) -> None:
         import chainrule as cr                        # heavy imports inside run()
         from chainrule.data import DataLoader
@@ -33,7 +35,8 @@ its figures. ``softmax_regression.py`` is the worked template. The shape::
         ctx.figure("curves", plots.training_curves, {"model": csv}, x="step",
                    caption="...")                    # drawn from the saved CSV
         ctx.metrics["test_accuracy"] = acc           # metrics.json: deterministic values only
-        ctx.md(f"**Reading.** Test accuracy {pct(acc)} ...")   # text built from the numbers
+        ctx.answer(reading(ctx, [...claims...]), figure="curves")  # the answer: checked
+                                                     # claims (chainrule.lab.claims), one figure
 
 ``ctx`` also offers ``save_rows(list_of_dicts, name)`` (any CSV), ``table(rows, headers)``,
 ``heading``, ``code``, ``path(name)`` (any other file) and ``log``. ``plots`` has
@@ -45,8 +48,10 @@ Rules: randomness only from ``ctx.rng`` (or ``ctx.seed``), so one seed gives a b
 ``metrics.json``; never put wall-clock times in ``ctx.metrics`` (the runner writes them to
 ``timing.json``); the ``quick`` preset must finish in a few seconds on 2 CPU cores (CI runs
 every experiment's quick form); ``runtime`` records measured wall times of
-``chainrule lab run NAME --quick`` and of the full run. Write ``tests/test_exp_<topic>.py``
-that calls ``chainrule.lab.runner.run_experiment(NAME, quick=True, out_root=tmp_path)`` once
+``chainrule lab run NAME --quick`` and of the full run (``quick-5k``/``full-5k``: the same
+on the ``mnist-5k`` fallback, for experiments that use MNIST). Write
+``tests/test_exp_<topic>.py`` that calls
+``chainrule.lab.runner.run_experiment(NAME, quick=True, out_root=tmp_path)`` once
 (module-scoped fixture) and asserts on the numbers in ``result.metrics``.
 """
 
@@ -67,7 +72,15 @@ _LOADED = False
 
 @dataclass(frozen=True)
 class Experiment:
-    """A registered experiment: its name, question, config class, quick preset and function."""
+    """A registered experiment: its name, question, config class, quick preset and function.
+
+    ``question`` is the question in our words; ``coursework`` is the coursework's own wording
+    (a verbatim quotation, or ``""`` when none is on record) and ``source`` names where the
+    question comes from (assignment and question, e.g. ``"UCL COMP0197 A1, question 3"``;
+    ``""`` when the question is ours). ``runtime`` maps a preset to its measured wall time:
+    ``"quick"``/``"full"`` with the full data, ``"quick-5k"``/``"full-5k"`` on the
+    5,000-image ``mnist-5k`` fallback (``runtime_for`` picks).
+    """
 
     name: str
     question: str
@@ -76,6 +89,16 @@ class Experiment:
     quick: dict[str, Any] = field(default_factory=dict)
     runtime: dict[str, str] = field(default_factory=dict)
     module: str = ""
+    source: str = ""
+    coursework: str = ""
+
+    def runtime_for(self, preset: str, *, full_mnist: bool) -> tuple[str, str]:
+        """``(measured time, runtime key)`` of ``preset`` (``"quick"``/``"full"``) on a
+        machine where full MNIST does (``full_mnist=True``) or does not resolve: the
+        ``"<preset>-5k"`` record when MNIST falls back to ``mnist-5k`` and the experiment has
+        one, else ``"<preset>"``; ``("?", key)`` when nothing was measured."""
+        key = preset if full_mnist or f"{preset}-5k" not in self.runtime else f"{preset}-5k"
+        return self.runtime.get(key, "?"), key
 
     @property
     def doc(self) -> str:
@@ -92,11 +115,24 @@ class Experiment:
         return self.config_cls(**values)
 
 
+RUNTIME_KEYS = ("quick", "full", "quick-5k", "full-5k")
+
+
 def register(name: str, *, question: str, config: type, quick: dict[str, Any] | None = None,
-             runtime: dict[str, str] | None = None) -> Callable:
-    """Decorator that registers ``fn(cfg, ctx)`` as experiment ``name``."""
+             runtime: dict[str, str] | None = None, source: str = "",
+             coursework: str = "") -> Callable:
+    """Decorator that registers ``fn(cfg, ctx)`` as experiment ``name``.
+
+    ``source``/``coursework``: where the question comes from and the coursework's verbatim
+    wording, if any (see ``Experiment``); never a paraphrase presented as a quotation.
+    """
     if not dataclasses.is_dataclass(config):
         raise TypeError(f"experiment {name!r}: config must be a dataclass, got {config!r}")
+    if bad := sorted(set(runtime or {}) - set(RUNTIME_KEYS)):
+        raise ValueError(f"experiment {name!r}: unknown runtime keys {bad}; "
+                         f"known: {list(RUNTIME_KEYS)}")
+    if coursework and not source:
+        raise ValueError(f"experiment {name!r}: a coursework quotation needs its source")
     known = {f.name for f in dataclasses.fields(config)}
     if unknown := sorted(set(quick or {}) - known):
         raise ValueError(f"experiment {name!r}: quick preset sets unknown fields {unknown}")
@@ -105,7 +141,8 @@ def register(name: str, *, question: str, config: type, quick: dict[str, Any] | 
         if name in _REGISTRY and _REGISTRY[name].fn is not fn:
             raise ValueError(f"experiment {name!r} is registered twice")
         _REGISTRY[name] = Experiment(name, question, config, fn, dict(quick or {}),
-                                     dict(runtime or {}), fn.__module__)
+                                     dict(runtime or {}), fn.__module__, source=source,
+                                     coursework=coursework)
         return fn
 
     return deco

@@ -1,9 +1,11 @@
 """Per-run reports: ``report.md`` (and ``report.json``) written from the run's blocks, and
 helpers to find and load saved runs (used by the HTML report).
 
-``report.md`` holds, in order: the question; the set-up (configuration, data sources, seed,
-library version, run time); then the experiment's own blocks — figures, numbers and a
-reading written from the measured values.
+``report.md`` holds, in order: the question (the coursework's words, quoted with their
+source, when on record; then ours — ``chainrule.lab.answer``); the set-up (configuration,
+data sources, seed, library version, run time); the experiment's own blocks — figures,
+tables; and last the **Answer**: the reading, the one figure that shows it, and the numbers
+that back it (from the run's ``claims.json``).
 
 **Saved runs are untrusted input.** A run folder may have been edited, truncated, copied
 from elsewhere or crafted, so everything read back from it goes through ``run_file``:
@@ -39,6 +41,8 @@ import re
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
+from . import tables
+from .answer import expand_answers, question_block, question_markdown, reorder
 from .context import RunContext, jsonable
 
 
@@ -48,7 +52,7 @@ def _setup_blocks(exp: Any, ctx: RunContext, seconds: float) -> list[dict[str, A
     cfg = dataclasses.asdict(ctx.config)
     rows = [[k, _fmt_cfg(v)] for k, v in cfg.items()]
     blocks: list[dict[str, Any]] = [
-        {"type": "text", "text": f"**Question.** {exp.question}"},
+        question_block(exp),
         {"type": "heading", "text": "Set-up"},
         {"type": "text", "text": (
             f"Preset: **{'quick' if ctx.quick else 'full'}**; seed **{ctx.seed}**; "
@@ -73,7 +77,7 @@ def write_report(out: Path, exp: Any, ctx: RunContext, *, seconds: float, error:
     ``status`` is ``"ok"``, ``"failed"`` or ``"skipped"`` (default: failed when ``error``).
     """
     status = status or ("failed" if error else "ok")
-    blocks = _setup_blocks(exp, ctx, seconds) + list(ctx.blocks)
+    blocks = _setup_blocks(exp, ctx, seconds) + reorder(list(ctx.blocks))
     if status == "skipped":
         blocks.append({"type": "heading", "text": "Skipped"})
         blocks.append({"type": "text", "text": error[0].upper() + error[1:]})
@@ -85,12 +89,13 @@ def write_report(out: Path, exp: Any, ctx: RunContext, *, seconds: float, error:
            "status": status}
     (out / "report.json").write_text(json.dumps(jsonable(doc), indent=1) + "\n")
     path = out / "report.md"
-    path.write_text(to_markdown(exp.name, blocks))
+    path.write_text(to_markdown(exp.name, expand_answers(blocks, out, quick=ctx.quick)))
     return path
 
 
 def to_markdown(title: str, blocks: list[dict[str, Any]]) -> str:
-    """Render report blocks as Markdown."""
+    """Render report blocks as Markdown (``answer`` blocks expanded first:
+    ``answer.expand_answers``)."""
     lines = [f"# {title}", ""]
     for b in blocks:
         kind = b["type"]
@@ -98,17 +103,16 @@ def to_markdown(title: str, blocks: list[dict[str, Any]]) -> str:
             lines += [f"## {b['text']}", ""]
         elif kind in ("text", "answer"):
             lines += [b["text"], ""]
+        elif kind == "question":
+            lines += question_markdown(b)
+        elif kind == "notice":
+            lines += [f"*{b['text']}*", ""]
         elif kind == "code":
             lines += ["```", b["text"], "```", ""]
         elif kind == "figure":
             lines += [f"![{b['caption']}]({b['path']})", "", f"*{b['caption']}*", ""]
         elif kind == "table":
-            heads = b["headers"]
-            lines.append("| " + " | ".join(h.replace("|", "\\|") for h in heads) + " |")
-            lines.append("|" + "|".join("---" for _ in heads) + "|")
-            lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |"
-                      for row in b["rows"]]
-            lines += ([f"*{b['caption']}*"] if b.get("caption") else []) + [""]
+            lines += [tables.to_markdown(b["headers"], b["rows"], b.get("caption", "")), ""]
     return "\n".join(lines)
 
 
