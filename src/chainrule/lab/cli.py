@@ -33,7 +33,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                      help="BLAS threads for the experiments (default 1: faster for these small "
                           "models and the same metrics.json on any machine)")
     sub = lab.add_subparsers(dest="lab_command", required=True)
-    sub.add_parser("list", help="list experiments: name, question, measured run time")
+    sub.add_parser("list", help="list experiments: name, measured run times, question",
+                   description="Each experiment's question and measured run times (quick and "
+                               "full presets) for the data this machine will use: full MNIST "
+                               "when it resolves, else the mnist-5k fallback (marked 5k).")
     run = sub.add_parser("run", help="run one experiment")
     run.add_argument("name")
     run.add_argument("--quick", action="store_true", help="the quick preset (seconds; used by CI)")
@@ -65,14 +68,40 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return lab
 
 
+def data_assumption() -> tuple[bool, str]:
+    """``(full_mnist, sentence)``: whether full MNIST resolves on this machine, and which
+    data ``lab list``'s run times therefore assume (experiments asking for ``mnist`` use the
+    5,000-image ``mnist-5k`` subset when full MNIST does not resolve)."""
+    from ..data import sources
+
+    full = sources.resolve("mnist", "train")
+    if full.ok:
+        return True, (f"Run times for this machine's data: full MNIST resolves from "
+                      f"{full.source}, so the MNIST experiments train on all 60,000 images.")
+    small = sources.resolve("mnist-5k", "train")
+    if small.ok:
+        return False, ("Run times for this machine's data: full MNIST does not resolve, so "
+                       f"the MNIST experiments train on the 5,000-image mnist-5k subset from "
+                       f"{small.source}; times marked 5k were measured on it.")
+    return False, ("Neither full MNIST nor mnist-5k resolves here: the MNIST experiments will "
+                   "be skipped (`chainrule data list` says how to get them).")
+
+
 def cmd_list() -> int:
-    """Print name, question and measured run times of every experiment."""
+    """Print name, measured run times (for the data this machine will use) and question."""
     errors = registry.load_all()
+    full_mnist, assumption = data_assumption()
+    print(assumption)
+    print("Measured wall times on the project's 2-core machine, one BLAS thread; quick = "
+          "--quick, full = the default preset; ? = not measured.")
+    print(f"{'experiment':<24}{'quick':>10}{'full':>14}   question")
     for name in registry.names():
         exp = registry.get(name)
-        rt = exp.runtime
-        print(f"{name:<22} quick {rt.get('quick', '?'):>7}   full {rt.get('full', '?'):>9}   "
-              f"{exp.question}")
+        cells = []
+        for preset in ("quick", "full"):
+            text, key = exp.runtime_for(preset, full_mnist=full_mnist)
+            cells.append(text + (" (5k)" if key.endswith("-5k") else ""))
+        print(f"{name:<24}{cells[0]:>10}{cells[1]:>14}   {exp.question}")
     for mod, err in errors.items():
         print(f"(could not import {mod}: {err})", file=sys.stderr)
     return 1 if errors else 0
