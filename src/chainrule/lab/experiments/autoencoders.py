@@ -38,11 +38,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...plots import reconstruction as plots_rec
+from ..claims import reading
 from ..context import RunContext
 from ..registry import register
+from ._autoencoder_claims import (
+    paired_resolution,
+    parameter_claims,
+    per_image_bce,
+    reading_claims,
+)
 from ._common import load_splits, write_timings
 
-KERAS_ANCHOR = "≈ 0.09–0.11 (Keras blog, 50 epochs)"
 MODELS = ("dense", "deep", "conv", "denoising")
 
 
@@ -61,7 +67,7 @@ class Config:
     n_shown: int = 10
 
 
-def _parameter_discussion(ctx: RunContext, summaries: dict) -> dict:
+def _parameter_discussion(ctx: RunContext, summaries: dict) -> None:
     from ...models.autoencoders import (
         closed_form_params,
         conv_autoencoder,
@@ -89,17 +95,9 @@ def _parameter_discussion(ctx: RunContext, summaries: dict) -> dict:
                      "conv_over_dense_macs": c["macs"] / d["macs"],
                      "deep_minus_dense": extra_layer - d["summary"],
                      "one_more_first_map": one_map - c["summary"]}
-    r = out["ratios"]
-    ctx.md(f"**Parameters.** Each layer's count is its formula (table). Going from the dense "
-           f"to the deep model (two 128-unit layers around the 32-unit code) adds "
-           f"{r['deep_minus_dense']:,} parameters: the 784·32 + 32·784 weights are replaced by "
-           f"784·128 + 128·32 + 32·128 + 128·784 plus biases. In the conv model one more "
-           f"feature map in the first conv layer adds {r['one_more_first_map']} parameters: its "
-           f"own 3·3·1 weights and bias (10) plus one more input channel to the next layer "
-           f"(3·3·8 = 72). The conv autoencoder has **{r['dense_over_conv_params']:.1f}× fewer** "
-           f"parameters than the dense one ({c['summary']:,} vs {d['summary']:,}) but "
-           f"**{r['conv_over_dense_macs']:.1f}× more** multiply-accumulates per image "
-           f"({c['macs']:,} vs {d['macs']:,}): its weights are shared across every position.")
+    ctx.metrics["parameters"] = out
+    ctx.md(reading(ctx, parameter_claims(ctx.metrics), label="Parameters", exact=True,
+                   lead="Each layer's count is its formula (table)"))
     return out
 
 
@@ -108,7 +106,8 @@ def _parameter_discussion(ctx: RunContext, summaries: dict) -> dict:
           "Fashion-MNIST?", config=Config,
           quick={"epochs": 1, "conv_epochs": 1, "n_train": 256, "conv_n_train": 128,
                  "n_test": 64, "n_shown": 6},
-          runtime={"quick": "6 s", "full": "3 min 1 s"})   # make run, 2 jobs
+          runtime={"quick": "6 s", "full": "3 min 1 s"},   # make run, 2 jobs
+          source="UCL COMP0197 A1, question 4")
 def run(cfg: Config, ctx: RunContext) -> None:
     import chainrule as cr
     from chainrule.data import DataLoader
@@ -125,14 +124,14 @@ def run(cfg: Config, ctx: RunContext) -> None:
                    for r in s.rows], ["layer", "output shape", "parameters"],
                   caption=f"{name}: total {s.trainable_params:,} trainable parameters, "
                   f"{s.total_macs:,} MACs per image.")
-    ctx.metrics["parameters"] = _parameter_discussion(ctx, summaries)
-    results, timings = {}, {}
+    _parameter_discussion(ctx, summaries)
+    results, timings, resolution = {}, {}, {}
     for dataset in cfg.datasets:
         s = load_splits(dataset, ctx, val_size=0, n_train=cfg.n_train or None,
                         n_test=cfg.n_test or None)
         prefix, xtr, xte = dataset.replace("-", "_"), s.x_train, s.x_test
         sub = ctx.rng.permutation(len(xtr))[:cfg.conv_n_train] if cfg.conv_n_train else None
-        shown, res, recs = xte[:cfg.n_shown], {}, {}
+        shown, res, recs, per_image = xte[:cfg.n_shown], {}, {}, {}
         for name in MODELS:
             conv = name in ("conv", "denoising")
             kw = {"noise_std": cfg.noise_std} if name == "denoising" else {}
@@ -143,7 +142,8 @@ def run(cfg: Config, ctx: RunContext) -> None:
             hist = fit(model, loss, cr.optim.Adam(model.parameters(), lr=cfg.lr),
                        DataLoader(x, None, cfg.batch_size, rng=int(ctx.rng.integers(2**31))),
                        epochs=epochs, metrics=None)
-            test = float(evaluate(model, loss, (xte, None), batch_size=500)["loss"])
+            per_image[name] = per_image_bce(model, xte)
+            test = float(per_image[name].mean())
             secs = float(sum(r["seconds"] for r in hist.epoch_log))
             timings[f"{prefix}_{name}_train_seconds"] = secs
             res[name] = {"test_bce": test, "train_bce": float(hist.epoch_log[-1]["loss"]),
@@ -180,16 +180,11 @@ def run(cfg: Config, ctx: RunContext) -> None:
                    title=f"{dataset}: denoising",
                    caption=f"{dataset}: noisy input, the denoiser's output and the clean "
                    f"target at noise σ = {', '.join(f'{v:g}' for v in cfg.noise_levels)}.")
-        best = min(res, key=lambda n: res[n]["test_bce"])
-        nb = res["denoising"]["noisy_bce"]
-        anchor = (f"The dense 784-32-784 model reaches {res['dense']['test_bce']:.4f} after "
-                  f"{res['dense']['epochs']} epoch(s), beside {KERAS_ANCHOR} on MNIST. "
-                  if dataset == "mnist" else "")
-        ctx.md(f"**Reading{note}.** Lowest test BCE per pixel: **{best}** "
-               f"({res[best]['test_bce']:.4f}). {anchor}"
-               "On noisy inputs the denoiser's BCE against the clean images "
-               "is " + " and ".join(f"{v:.4f} at σ = {k}" for k, v in nb.items()) + ".")
+        resolution[prefix] = paired_resolution(res, per_image)
         results[dataset] = res
     ctx.metrics["results"] = {d: {n: {k: v for k, v in r.items() if k != "seconds"}
                                   for n, r in res.items()} for d, res in results.items()}
+    ctx.metrics["resolution"] = resolution
     write_timings(ctx, timings)
+    ctx.answer(reading(ctx, reading_claims(ctx.metrics)),
+               figure=f"{cfg.datasets[0].replace('-', '_')}_reconstructions")
