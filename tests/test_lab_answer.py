@@ -92,7 +92,7 @@ def test_a_question_without_coursework_wording_is_ours_never_a_quote(tmp_path, a
     assert "**Question** (in our words; from UCL COMP0197 A1, question 4). Our own question?" \
         in md
     assert "“" not in md and "\n> " not in md
-    assert question_markdown({"text": "Q?"}) == ["**Question** (ours). Q?", ""]
+    assert question_markdown({"text": "Q?"}) == ["**Question** (in our words). Q?", ""]
     with pytest.raises(ValueError, match="needs its source"):
         registry.register("toy-bad", question="?", config=AnswerConfig, coursework="words")
 

@@ -17,7 +17,7 @@ def test_report_md_has_question_setup_figures_and_numbers(tmp_path, toy_experime
     [run] = toy_runs(tmp_path, seeds=(4,))
     md = (run / "report.md").read_text()
     assert md.startswith("# toy-ok")
-    assert "**Question** (ours). Is the toy mean near zero?" in md
+    assert "**Question** (in our words). Is the toy mean near zero?" in md
     assert "## Set-up" in md and "seed **4**" in md and f"chainrule **{__version__}**" in md
     assert "Data sources: toy: standard normal draws." in md
     assert "![A toy figure](figures/toy.png)" in md

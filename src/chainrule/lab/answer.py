@@ -3,7 +3,7 @@
 **Question.** ``question_block(exp)`` is the first block of every report: the coursework's
 own wording when it is on record (``Experiment.coursework``, quoted verbatim, with its
 ``source``: which assignment and question), then the question in our words. Without a
-quotation the question is presented as ours — naming the assignment it comes from when that
+quotation the question is given in our words — naming the assignment it comes from when that
 is known — and never dressed up as a quote.
 
 **Answer.** ``RunContext.answer(text, figure=NAME)`` stores one ``answer`` block: the reading
@@ -47,7 +47,7 @@ def question_parts(block: dict[str, Any]) -> tuple[str, str, str]:
         return quote, source, "**Our question.**"
     if source:
         return "", source, f"**Question** (in our words; from {source})."
-    return "", "", "**Question** (ours)."
+    return "", "", "**Question** (in our words)."
 
 
 def question_markdown(block: dict[str, Any]) -> list[str]:
