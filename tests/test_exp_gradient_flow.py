@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from chainrule.lab.experiments.gradient_flow import build_deep, probe_norms
+from chainrule.lab.check import check_run
+from chainrule.lab.claims import SMOKE_READING
+from chainrule.lab.experiments.gradient_flow import (
+    build_deep,
+    deep_claims,
+    linear_claims,
+    probe_norms,
+)
 from chainrule.lab.runner import run_experiment
 
 
@@ -44,8 +52,44 @@ def test_outputs_and_report(run):
     for name in ("linear_chain", "layer_norms_init", "norms_over_training", "depth_sweep"):
         assert (run.path / "figures" / f"{name}.png").is_file()
     md = (run.path / "report.md").read_text()
-    worst = max(v["rel_error"] for v in run.metrics["linear"].values())
-    assert f"**{worst:.1e}**" in md and "The bound held" in md
+    assert md.count("within tolerance by the test |measured − c^49| ≤ atol + rtol·|c^49| "
+                    "(atol 0, rtol 1e-12)") == 3                 # (a): exact, stated even in quick
+    assert SMOKE_READING in md and check_run(run.path) == []
+
+
+def _deep(ratio: dict, slack: dict, worst: float = 0.9):
+    return SimpleNamespace(metrics={"deep": {
+        k: {"ratio_init": ratio[k], "bound_over_measured_h1_init": slack[k],
+            "max_measured_over_bound": worst} for k in ratio}})
+
+
+def test_reading_on_crafted_numbers():
+    keys = ("sigmoid/gaussian", "sigmoid/orthogonal", "relu/gaussian", "relu/orthogonal")
+    ctx = _deep(dict(zip(keys, (1e-6, 2e-6, 0.04, 0.06), strict=True)),
+                dict(zip(keys, (800.0, 1.7, 8000.0, 1.0), strict=True)))
+    lo, hi, bound, relu, sig = (c.sentence() for c in deep_claims(ctx, 10))
+    assert lo == "the lowest ratio ‖∂C/∂h₁‖ / ‖∂C/∂h_10‖ at initialisation is sigmoid/gaussian " \
+                 "(1.00e-06)"
+    assert hi.startswith("the highest ratio") and hi.endswith("is relu/orthogonal (6.00e-02)")
+    assert bound.startswith("4 of 4 activation/init pairs kept every measured norm under the "
+                            "bound")
+    assert relu.startswith("relu: the bound's excess over the measured ‖∂C/∂h₁‖ at "
+                           "initialisation is lower for orthogonal (1) than for Gaussian (8e+03)")
+    assert sig.startswith("sigmoid: the bound's excess")
+    ctx = _deep(dict(zip(keys, (1e-6, 1e-6, 0.04, 0.04), strict=True)),
+                dict(zip(keys, (1.0, 1.7, 1.0, 1.0), strict=True)), worst=1.01)
+    lo, hi, bound, relu, sig = (c.sentence() for c in deep_claims(ctx, 10))
+    assert lo.startswith("ratio ‖∂C/∂h₁‖ / ‖∂C/∂h_10‖ at initialisation: no clear difference")
+    assert bound.startswith("0 of 4 activation/init pairs")
+    assert "no clear difference" in relu and "(equal)" in relu
+    assert "higher for orthogonal" not in sig and "lower for Gaussian (1)" in sig
+
+
+def test_linear_claims_fail_outside_the_tolerance():
+    ctx = SimpleNamespace(metrics={"linear": {"2": {"measured": 2.0 ** 49 * (1 + 1e-11),
+                                                    "predicted": 2.0 ** 49}}})
+    (claim,) = linear_claims(ctx)
+    assert claim.verdict() == "outside" and claim.sentence().startswith("c = 2: outside")
 
 
 def test_probe_norms_match_a_direct_backward(rng):

@@ -154,7 +154,7 @@ def _report(cfg: Config, ctx: RunContext, csvs: dict, results: dict, two: str,
 
 def budget_claims(ctx: Any) -> list:
     """The equal-budget arithmetic, counted from the models."""
-    return [Fact("the one-hidden-layer network with {0} has {1:,} parameters (counted from "
+    return [Fact("the one-hidden-layer network {0} has {1:,} parameters (counted from "
                  "the model); two equal hidden layers of width h have {5}·h + h² + h + h·C + C "
                  "(the {5} inputs include the constant 1), and the closest integer, h = {2}, "
                  "gives {3:,} ({4:+.2%} of the target)",
