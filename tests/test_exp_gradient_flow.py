@@ -89,7 +89,8 @@ def test_linear_claims_fail_outside_the_tolerance():
     ctx = SimpleNamespace(metrics={"linear": {"2": {"measured": 2.0 ** 49 * (1 + 1e-11),
                                                     "predicted": 2.0 ** 49}}})
     (claim,) = linear_claims(ctx)
-    assert claim.verdict() == "outside" and claim.sentence().startswith("c = 2: outside")
+    assert claim.verdict() == "outside"
+    assert claim.sentence().startswith("for c = 2, ‖∂E/∂h₁‖: outside")
 
 
 def test_probe_norms_match_a_direct_backward(rng):

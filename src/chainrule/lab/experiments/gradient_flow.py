@@ -228,7 +228,8 @@ RTOL = 1e-12   # float64 rounding over 49 products of orthogonal matrices stays 
 
 def linear_claims(ctx: Any) -> list:
     """(a): measured ‖∂E/∂h₁‖ against c^49 for each c, by a named tolerance test."""
-    return [Tolerance(f"c = {c}", "measured", metric(ctx, "linear", c, "measured"), "c^49",
+    return [Tolerance(f"for c = {c}, ‖∂E/∂h₁‖", "measured",
+                      metric(ctx, "linear", c, "measured"), "c^49",
                       metric(ctx, "linear", c, "predicted"), atol=0.0, rtol=RTOL)
             for c in ctx.metrics["linear"]]
 
