@@ -69,23 +69,33 @@ def train_vae(vae: Any, x_train: np.ndarray, x_test: np.ndarray, *, epochs: int,
 
 def score(vae: Any, x: np.ndarray, rng: np.random.Generator, batch_size: int = 500
           ) -> dict[str, float]:
-    """Test −ELBO, reconstruction and KL per image (one ε per image from ``rng``), and the
-    per-pixel squared error of the decoder mean at z = μ."""
+    """Test −ELBO, reconstruction and KL per image (one ε per image from ``rng``), the
+    per-pixel squared error of the decoder mean at z = μ, and the standard errors (over the
+    images) of the −ELBO and of the squared error: the resolution of comparisons."""
     from ...models import vae_distributions as dist
     from ...models.vae import ELBOLoss
 
     loss = ELBOLoss.for_model(vae)
     nll = kl = se = 0.0
+    per_loss, per_mse = [], []
     for i in range(0, len(x), batch_size):
         xb = x[i:i + batch_size]
         mu = vae.encode(xb)[0]
         eps = dist.draw_eps(vae.latent, mu.shape, rng, dtype=mu.dtype)
         a, b, *_ = loss.terms(vae.forward(xb, eps=eps), xb)
         nll, kl = nll + float(a.sum()), kl + float(b.sum())
-        se += float(((vae.decode(mu) - xb.reshape(len(xb), -1)) ** 2).sum(dtype=np.float64))
+        sq = ((vae.decode(mu) - xb.reshape(len(xb), -1)) ** 2).astype(np.float64)
+        se += float(sq.sum())
+        per_loss.append(np.asarray(a, np.float64) + np.asarray(b, np.float64))
+        per_mse.append(sq.mean(axis=1))
     n = len(x)
+
+    def sem(v: list) -> float:
+        v = np.concatenate(v)
+        return float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else float("inf")
+
     return {"loss": (nll + kl) / n, "recon": nll / n, "kl": kl / n,
-            "mse": se / (n * x[0].size)}
+            "mse": se / (n * x[0].size), "loss_se": sem(per_loss), "mse_se": sem(per_mse)}
 
 
 def torch_reference(init: dict[str, np.ndarray], eps_state: dict, x_train: np.ndarray,
