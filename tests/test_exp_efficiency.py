@@ -95,7 +95,7 @@ def test_figures_and_report(run):
     cols = plots.read_csv(run.path / "node_pruning.csv")
     assert len(cols["criterion"]) == len(run.metrics["node_rows"])
     md = (run.path / "report.md").read_text()
-    assert "smoke test" in md and "1 MAC = 2 FLOPs" in md
+    assert "smoke test" in md.lower() and "1 MAC = 2 FLOPs" in md
     assert (run.path / "timings.json").exists()
     assert "latency" not in (run.path / "metrics.json").read_text()
 
@@ -103,3 +103,78 @@ def test_figures_and_report(run):
 def test_same_seed_reproduces_metrics_json(run, tmp_path):
     again = run_experiment("efficiency", quick=True, seed=0, out_root=tmp_path)
     assert (again.path / "metrics.json").read_bytes() == (run.path / "metrics.json").read_bytes()
+
+
+def test_quick_run_claims_recompute(run):
+    from chainrule.lab.check import check_run
+
+    assert check_run(run.path) == []
+    node = run.metrics["node"]
+    assert set(node["retrain_gain"]) == {"LeNet-300-100", "mnist-cnn"}
+    for model, gains in node["retrain_gain"].items():
+        assert len(gains) == 6 and node["gain_two_se"][model] > 0
+
+
+# ------------------------------------------------------------ the reading, on crafted numbers
+def _crafted(compression=12.0, err_up=0.05, gains=(0.1, 0.05, 0.002), loss_pts=0.3,
+             files=(1000, 1000, 150, 500), b256=(2.0, 1.9, 1.9, 0.9)):
+    from chainrule.lab.experiments._efficiency_reading import retrain_gains
+
+    rows = [{"model": "LeNet-300-100", "criterion": c, "fraction": 0.5, "retrained": rt,
+             "test_accuracy": 0.8 + (g if rt else 0.0)}
+            for c, g in zip(("weight_l2", "apoz", "taylor"), gains) for rt in (False, True)]
+    rows.append({"model": "LeNet-300-100", "criterion": "magnitude", "fraction": 0.5,
+                 "retrained": True, "test_accuracy": 0.99})
+    variants = ("dense LeNet-300-100", "Han-pruned, dense file", "Han-pruned, CSR file",
+                "node-pruned 50% (apoz)")
+    m = {"costs": [{"model": "LeNet-300-100", "macs": 266_200, "parameters": 266_610},
+                   {"model": "cnn-shapes same", "macs": 10_000_000, "parameters": 200_000,
+                    "act_training_bytes": 500_000, "weight_bytes": 800_000}],
+         "han": {"compression": compression, "error_increase_points": err_up},
+         "node": {"fraction": 0.5, "criterion": "apoz", "accuracy_loss_points": loss_pts,
+                  "retrain_gain": retrain_gains(rows, 0.5),
+                  "gain_two_se": {"LeNet-300-100": 0.01}},
+         "node_rows": rows, "file_bytes": dict(zip(variants, files))}
+    t = {"variants": {v: {"latency_b256_s": x} for v, x in zip(variants, b256)}}
+    return m, t
+
+
+def _sentences(**kw):
+    from chainrule.lab.experiments._efficiency_reading import reading_claims
+
+    return [c.sentence() for c in reading_claims(*_crafted(**kw))]
+
+
+def test_retrain_gains_pair_each_criterion_and_skip_magnitude():
+    m, _ = _crafted()
+    gains = m["node"]["retrain_gain"]["LeNet-300-100"]
+    assert gains == pytest.approx({"weight_l2": 0.1, "apoz": 0.05, "taylor": 0.002})
+
+
+def test_reading_claims_on_both_sides_of_each_boundary():
+    s = _sentences()
+    assert s[0].startswith("LeNet-300-100 does 266,200 MACs per sample with 266,610 parameters")
+    assert s[2] == ("for training, that CNN keeps 500,000 bytes of activations per sample "
+                    "(times the batch size) against 800,000 bytes of weights")
+    assert s[3].endswith("is 12.0, at or above the bar, 10.0")
+    assert s[4] == "its test error increase in points is +0.05, at or below the bar, +0.10"
+    assert s[5].startswith("2 of 3 node criteria gained more than two standard errors of "
+                           "LeNet-300-100 test accuracy")
+    assert s[6].endswith("test accuracy loss in points is +0.30, at or below the bar, +0.50")
+    assert s[7] == ("the file size is lower for node-pruned 50% (apoz) (500) than for dense "
+                    "LeNet-300-100 (1,000): 2.0×")
+    assert s[8].startswith("the batch-256 inference time in seconds is lower for node-pruned "
+                           "50% (apoz) (0.9000) than for dense LeNet-300-100 (2.0000): 2.2×")
+    assert s[9].endswith("(1,000): 6.7×")
+    assert s[10].startswith("the batch-256 inference time in seconds: no clear difference "
+                            "between Han-pruned, dense file (1.9000) and dense")
+    s = _sentences(compression=9.5, err_up=0.2, gains=(0.005, 0.0, -0.01), loss_pts=0.6,
+                   files=(1000, 1000, 1000, 1000), b256=(1.0, 0.5, 0.5, 1.2))
+    assert s[3].endswith("is 9.5, below the bar, 10.0")
+    assert s[4].endswith("+0.20, above the bar, +0.10")
+    assert s[5].startswith("0 of 3 node criteria")
+    assert s[6].endswith("+0.60, above the bar, +0.50")
+    assert s[7].startswith("the file size: no clear difference") and s[7].endswith("(equal)")
+    assert "no clear difference" in s[8]
+    assert s[10].startswith("the batch-256 inference time in seconds is lower for Han-pruned, "
+                            "dense file (0.5000) than for dense LeNet-300-100 (1.0000): 2.0×")

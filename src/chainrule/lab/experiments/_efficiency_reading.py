@@ -1,116 +1,79 @@
-"""efficiency's reading paragraph: the coursework's questions answered from the numbers."""
+"""efficiency's answer as claims, from metrics.json (``m``) and timings.json (``t``) alone so
+tests can feed them crafted numbers: which constraint each architecture meets (exact counts),
+how inefficient the trained MLP is (Han et al.'s bars), what retraining after node pruning
+does (criteria counted whose gain exceeds two standard errors), and whether pruning makes the
+network smaller and faster (file sizes exact; times called only beyond 25%, the spread
+between two measurements of one model on a shared machine)."""
 
 from __future__ import annotations
 
-from typing import Any
+from ..claims import Count, Fact, Ratio, Threshold, measured
 
-import numpy as np
-
-
-def _mean_gain(rows: list, fraction: float) -> float | None:
-    """Mean (retrained − not retrained) test accuracy over the node criteria at ``fraction``."""
-    by = {}
-    for r in rows:
-        if r["fraction"] == fraction and r["criterion"] != "magnitude":
-            by.setdefault(r["criterion"], {})[r["retrained"]] = r["test_accuracy"]
-    gains = [v[True] - v[False] for v in by.values() if True in v and False in v]
-    return float(np.mean(gains)) if gains else None
+TIMER = "two timings of one model on a shared machine"
 
 
-def _best(rows: list, fraction: float, retrained: bool) -> dict | None:
-    c = [r for r in rows if r["fraction"] == fraction and r["retrained"] == retrained
-         and r["criterion"] != "magnitude"]
-    return max(c, key=lambda r: r["test_accuracy"]) if c else None
+def retrain_gains(rows: list, fraction: float) -> dict[str, dict[str, float]]:
+    """Per model and node criterion at ``fraction``: retrained − not retrained test accuracy
+    (what the reading counts; stored in ``metrics["node"]["retrain_gain"]``)."""
+    at = {(r["model"], r["criterion"], r["retrained"]): r["test_accuracy"] for r in rows
+          if r["fraction"] == fraction and r["criterion"] != "magnitude"}
+    out: dict[str, dict[str, float]] = {}
+    for (model, crit, rt), acc in at.items():
+        if rt and (model, crit, False) in at:
+            out.setdefault(model, {})[crit] = acc - at[model, crit, False]
+    return out
 
 
-def _ratio(a: float, b: float, what: str) -> str:
-    """'1.8× faster' or 'no clear difference' (within 25%: timings on a shared machine
-    differ by that much between two measurements of one model)."""
-    q = a / b
-    if q > 1.25:
-        return f"{q:.1f}× {what}"
-    if q < 1 / 1.25:
-        return f"{1 / q:.1f}× slower"
-    return "no clear difference"
-
-
-def reading(ctx: Any, table: list, han: dict, node: dict, mlp_rows: list, cnn_rows: list,
-            size_rows: list, dis: dict, tab_times: dict) -> str:
-    if ctx.quick:
-        return ("**Reading.** Quick preset: a smoke test on a few hundred images and one or two "
-                "epochs — the numbers are not meaningful and no conclusion is drawn from them. "
-                "Run the full preset (`chainrule lab run efficiency`) for the answers.")
-    byname = {r["model"]: r for r in table}
-    mlp, cnn = byname.get("LeNet-300-100"), byname.get("cnn-shapes same")
-    parts = ["**Reading.**"]
-    if mlp and cnn:
-        parts.append(
-            f"*Which constraint.* LeNet-300-100 does {mlp['macs'] / mlp['parameters']:.1f} MACs "
-            f"per parameter — every weight is used once per sample — so its cost is the weights "
-            f"themselves ({mlp['weight_bytes'] / 1024:,.0f} KiB to store and to stream from "
-            f"memory at each inference), while its activations are small "
-            f"({mlp['act_training_bytes'] / 1024:.1f} KiB per sample for training). The "
-            f"cnn-shapes CNN reuses each weight {cnn['macs'] / cnn['parameters']:,.0f} times "
-            f"({cnn['macs']:,} MACs from {cnn['parameters']:,} parameters): compute is its "
-            f"constraint, and for training at batch 256 its activations take "
-            f"{cnn['act_training_bytes'] * 256 / 2**20:,.0f} MiB against "
-            f"{cnn['weight_bytes'] / 2**20:.2f} MiB of weights — memory during training is "
-            f"activations, not weights.")
-        t1, t2 = tab_times.get("LeNet-300-100"), tab_times.get("cnn-shapes same")
-        if t1 and t2:
-            parts.append(f"Measured, the CNN's batch-256 inference takes "
-                         f"{t2['latency_b256_s'] / t1['latency_b256_s']:.0f}× the MLP's for "
-                         f"{cnn['macs'] / mlp['macs']:.0f}× the MACs.")
-    lstm, sent = byname.get("HAR lstm (sensor window 100×6)"), byname.get(
-        "sentence RNN, sheet (10 words, d = 50)")
-    if lstm and sent:
-        parts.append(
-            f"Recurrent layers reuse their weights at every time step: the HAR LSTM does "
-            f"{lstm['macs'] / lstm['parameters']:.0f} MACs per parameter over its 100 steps "
-            f"(compute, and a serial time loop), while the sentence RNN's parameters are "
-            f"{sent['parameters']:,}, almost all of them the embedding table read one row per "
-            f"word ({sent['macs']:,} MACs per sentence): its constraint is memory.")
-    parts.append(
-        f"*Inefficiency.* Magnitude pruning leaves LeNet-300-100 with {han['nonzero']:,} of its "
-        f"{han['weights']:,} weights ({han['compression']:.1f}× fewer) at "
-        f"{han['error_increase_points']:+.2f} points of test error: most of the trained "
-        "network's weights were not needed, which is what \"inefficient\" means.")
-    f = node["fraction"]
-    g_mlp, g_cnn = _mean_gain(mlp_rows, f), _mean_gain(cnn_rows, f)
-    fmax = max(r["fraction"] for r in mlp_rows)
-    g_max = _mean_gain(mlp_rows, fmax)
-    if g_mlp is not None:
-        txt = (f"*Retraining.* With {f:.0%} of the units removed, retraining raises test "
-               f"accuracy by {100 * g_mlp:+.2f} points on average over the criteria for the MLP")
-        if g_cnn is not None:
-            txt += f" and {100 * g_cnn:+.2f} for the CNN"
-        if g_max is not None and fmax != f:
-            txt += f" ({100 * g_max:+.2f} for the MLP at {fmax:.0%})"
-        parts.append(txt + ": the surviving weights were fit to inputs that included the "
-                     "removed units; a few epochs let them take over their contribution.")
-    b0, b1 = _best(mlp_rows, f, False), _best(mlp_rows, f, True)
-    names, jac = dis["criteria"], np.array(dis["jaccard"])
-    off = [(jac[i, j], names[i], names[j]) for i in range(len(names))
-           for j in range(i + 1, len(names))]
-    if b0 and b1 and off:
-        lo, hi = min(off), max(off)
-        parts.append(
-            f"*Heuristics.* Without retraining the best criterion at {f:.0%} is {b0['criterion']}"
-            f" ({100 * b0['test_accuracy']:.2f}%), after retraining {b1['criterion']} "
-            f"({100 * b1['test_accuracy']:.2f}%). They disagree on which units go: "
-            f"{lo[1]} and {lo[2]} share {lo[0]:.0%} of the removed first-layer units (Jaccard), "
-            f"{hi[1]} and {hi[2]} {hi[0]:.0%}.")
-    dense = size_rows[0]
-    han_dense = next(r for r in size_rows if "dense file" in r["variant"])
-    han_csr = next(r for r in size_rows if "CSR" in r["variant"])
-    nodev = size_rows[-1]
-    parts.append(
-        f"*Smaller and faster?* Node pruning: file {dense['file_bytes'] / nodev['file_bytes']:.1f}"
-        f"× smaller, batch-256 inference "
-        f"{_ratio(dense['latency_b256_s'], nodev['latency_b256_s'], 'faster')}. Magnitude "
-        f"pruning stored dense: file {dense['file_bytes'] / han_dense['file_bytes']:.2f}× "
-        f"(the zeros are stored), inference "
-        f"{_ratio(dense['latency_b256_s'], han_dense['latency_b256_s'], 'faster')}; stored as "
-        f"CSR the file is {dense['file_bytes'] / han_csr['file_bytes']:.1f}× smaller, but the "
-        f"dense matrix product costs the same. Timings were measured on a shared machine.")
-    return " ".join(parts)
+def reading_claims(m: dict, t: dict) -> list:
+    """The answer's claims (see the module docstring)."""
+    out = []
+    costs = {r["model"]: i for i, r in enumerate(m["costs"])}
+    for name, label, note in (
+            ("LeNet-300-100", "LeNet-300-100", ("each weight used once per sample: storing "
+                                                "and streaming the weights is its cost")),
+            ("cnn-shapes same", "the cnn-shapes CNN", ("each weight reused across positions: "
+                                                       "compute is its cost"))):
+        if name in costs:
+            out.append(Fact(f"{label} does {{0:,}} MACs per sample with {{1:,}} parameters "
+                            f"({note})", (measured(m, "costs", costs[name], "macs"),
+                                          measured(m, "costs", costs[name], "parameters"))))
+    if "cnn-shapes same" in costs:
+        i = costs["cnn-shapes same"]
+        out.append(Fact("for training, that CNN keeps {0:,} bytes of activations per sample "
+                        "(times the batch size) against {1:,} bytes of weights",
+                        (measured(m, "costs", i, "act_training_bytes"),
+                         measured(m, "costs", i, "weight_bytes"))))
+    out += [Threshold("Han et al.'s magnitude pruning: the compression of LeNet-300-100's "
+                      "weights", measured(m, "han", "compression"), 10.0, bar_note="the bar",
+                      spec=".1f"),
+            Threshold("its test error increase in points", measured(m, "han",
+                                                                   "error_increase_points"),
+                      0.1, op="<=", bar_note="the bar", spec="+.2f")]
+    f = m["node"]["fraction"]
+    for model, gains in m["node"].get("retrain_gain", {}).items():
+        out.append(Count("node criteria", f"gained more than two standard errors of {model} "
+                         f"test accuracy from retraining after {f:.0%} of the units were "
+                         "removed", tuple(measured(m, "node", "retrain_gain", model, c)
+                                          for c in gains), op=">",
+                         bar=measured(m, "node", "gain_two_se", model), spec="pct"))
+    out.append(Threshold(f"the bar model's ({m['node']['criterion']}, {f:.0%} of the units "
+                         "removed, retrained) test accuracy loss in points",
+                         measured(m, "node", "accuracy_loss_points"), 0.5, op="<=",
+                         bar_note="the bar", spec="+.2f"))
+    files = list(m["file_bytes"])
+    dense = next(v for v in files if v.startswith("dense"))
+    han_dense = next(v for v in files if "dense file" in v)
+    han_csr = next(v for v in files if "CSR" in v)
+    node = next(v for v in files if v.startswith("node-pruned"))
+    for what, a, b, rel, src, key in (
+            ("the file size", node, dense, 0.0, "metrics.json", ()),
+            ("the batch-256 inference time in seconds", node, dense, 0.25, "timings.json",
+             ("latency_b256_s",)),
+            ("the file size", han_csr, dense, 0.0, "metrics.json", ()),
+            ("the batch-256 inference time in seconds", han_dense, dense, 0.25, "timings.json",
+             ("latency_b256_s",))):
+        doc, keys = (m, ("file_bytes",)) if src == "metrics.json" else (t, ("variants",))
+        out.append(Ratio(what, a, measured(doc, *keys, a, *key, file=src), b,
+                         measured(doc, *keys, b, *key, file=src), rel=rel,
+                         rel_note=TIMER if rel else "", spec="int" if not rel else ".4f"))
+    return out

@@ -7,7 +7,8 @@ from typing import Any
 
 from ...plots import efficiency as plots_eff
 from ..context import RunContext
-from ._common import pct
+from ._common import pct, two_se
+from ._efficiency_reading import retrain_gains
 
 CONVENTIONS = (
     "**Counting conventions.** Parameters are weights and biases. MACs are multiply-"
@@ -104,7 +105,8 @@ def _han_section(ctx: RunContext, base_acc: float, control_acc: float, han_rows:
 
 
 def _node_section(ctx: RunContext, cfg: Any, mlp_rows: list, cnn_rows: list, chosen: dict,
-                  base_acc: float, size_rows: list, disagreement: dict) -> dict[str, Any]:
+                  base_acc: float, size_rows: list, disagreement: dict,
+                  n_test: int) -> dict[str, Any]:
     ctx.heading("Node pruning: remove units, retrain, measure")
     csv = ctx.save_rows(mlp_rows + cnn_rows, "node_pruning")
     ctx.figure("node_pruning", plots_eff.pruning_curves, csv,
@@ -132,7 +134,11 @@ def _node_section(ctx: RunContext, cfg: Any, mlp_rows: list, cnn_rows: list, cho
            "accuracy_loss_points": loss_pts, "parameters": chosen["parameters"],
            "file_bytes": node["file_bytes"], "dense_file_bytes": dense["file_bytes"],
            "file_reduction": dense["file_bytes"] / node["file_bytes"],
-           "bar_removed": bool(f >= 0.5), "bar_accuracy": bool(loss_pts <= 0.5)}
+           "bar_removed": bool(f >= 0.5), "bar_accuracy": bool(loss_pts <= 0.5),
+           "retrain_gain": retrain_gains(mlp_rows + cnn_rows, f),
+           "gain_two_se": {name: two_se(0.5, n, 0.5, n) for name, n in   # 50%: the widest
+                           (("LeNet-300-100", n_test),
+                            ("mnist-cnn", min(n_test, cfg.cnn_sweep_test)))}}
     ctx.md(f"The bar model: LeNet-300-100 with **{f:.0%}** of its hidden units removed by "
            f"**{chosen['criterion']}** (chosen by validation accuracy) and retrained "
            f"{cfg.sweep_epochs} epoch(s): test accuracy **{pct(chosen['test_accuracy'])}** "
@@ -159,8 +165,9 @@ def _node_section(ctx: RunContext, cfg: Any, mlp_rows: list, cnn_rows: list, cho
 
 def report(ctx: RunContext, cfg: Any, **r: Any) -> None:
     """Write the report sections and ``ctx.metrics``."""
+    from ..claims import reading
     from ._efficiency_parts import accuracy
-    from ._efficiency_reading import reading
+    from ._efficiency_reading import reading_claims
 
     flat = r["flat"]
     base_acc = accuracy(r["base"], flat["xte"], flat["yte"])
@@ -176,9 +183,7 @@ def report(ctx: RunContext, cfg: Any, **r: Any) -> None:
                f"{check['macs_by_hand']:,} (summary: {check['macs_summary']:,}).")
     han = _han_section(ctx, base_acc, control_acc, r["han_rows"], nonzero, weights)
     node = _node_section(ctx, cfg, r["mlp_rows"], r["cnn_rows"], r["chosen"], base_acc,
-                         r["size_rows"], r["disagreement"])
-    ctx.md(reading(ctx, r["table"], han, node, r["mlp_rows"], r["cnn_rows"], r["size_rows"],
-                   r["disagreement"], r["tab_times"]))
+                         r["size_rows"], r["disagreement"], len(flat["xte"]))
     ctx.metrics.update(
         hand_check=check, costs=r["table"], han=han, node=node,
         node_rows=r["mlp_rows"] + r["cnn_rows"], disagreement=r["disagreement"],
@@ -188,3 +193,5 @@ def report(ctx: RunContext, cfg: Any, **r: Any) -> None:
               "node_removed_50pct": node["bar_removed"],
               "node_accuracy_within_0.5_points": node["bar_accuracy"]},
         n_train=len(flat["xtr"]), n_test=len(flat["xte"]))
+    timings = {"table": r["tab_times"], "variants": {x["variant"]: x for x in r["size_rows"]}}
+    ctx.answer(reading(ctx, reading_claims(ctx.metrics, timings)), figure="size_and_time")
