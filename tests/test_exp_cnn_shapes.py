@@ -4,9 +4,13 @@ with an independent PyTorch construction, and the report is written from them.""
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import pytest
 
+from chainrule.lab.check import check_run
+from chainrule.lab.claims import SMOKE_READING
+from chainrule.lab.experiments import cnn_shapes
 from chainrule.lab.runner import run_experiment
 
 
@@ -78,13 +82,53 @@ def test_matches_pytorch(run):
 def test_report_and_files(run):
     md = (run.path / "report.md").read_text()
     m = run.metrics["models"]
-    assert f"**{m['same']['flat_features']:,}**" in md and "kernel − 1" in md
-    assert f"{100 * m['valid']['test_accuracy']:.2f}%" in md
+    assert (f"the linear layer has {m['same']['flat_features']:,} entries with same padding"
+            in md) and "kernel − 1" in md
+    assert f"{100 * m['valid']['test_accuracy']:.2f}%" in md      # the comparison table
+    assert SMOKE_READING in md and check_run(run.path) == []
     text = (run.path / "summary_same.txt").read_text()
     assert f"Total params: {m['same']['parameters']:,}" in text
     assert "(28 + 2·2 − 5)/1 + 1 = 28" in text
     for fig in ("shapes", "curves"):
         assert (run.path / "figures" / f"{fig}.png").stat().st_size > 1000
+
+
+def _models(same: dict, valid: dict) -> SimpleNamespace:
+    base = {"flat_features": 100, "parameters": 1000, "conv_parameters": 10, "macs": 5000,
+            "test_accuracy": 0.9}
+    return SimpleNamespace(metrics={"models": {"same": {**base, **same},
+                                               "valid": {**base, **valid}},
+                                    "resolution": {"test_accuracy_two_se": 0.01}})
+
+
+def test_shape_claims_on_crafted_numbers():
+    ctx = _models({"flat_features": 5408, "parameters": 55002, "macs": 748976},
+                  {"flat_features": 2592, "parameters": 26842, "macs": 391152})
+    flat, params, conv, macs = (c.sentence() for c in cnn_shapes.shape_claims(ctx))
+    assert flat == ("the flattened vector before the linear layer has 5,408 entries with same "
+                    "padding and 2,592 with valid padding")
+    assert params == ("the parameter count is lower for valid padding (26,842) than for same "
+                      "padding (55,002), by 28,160")
+    assert conv == ("the conv layers' parameter count: no clear difference between same "
+                    "padding (10) and valid padding (10) (equal)")
+    assert macs.startswith("MACs per sample is lower for valid padding (391,152)")
+
+
+def test_reading_claims_on_crafted_numbers():
+    def sentences(same_acc, valid_acc, t_same, t_valid):
+        ctx = _models({"test_accuracy": same_acc}, {"test_accuracy": valid_acc})
+        timings = {"seconds_per_epoch": {"same": t_same, "valid": t_valid}}
+        return [c.sentence() for c in cnn_shapes.reading_claims(ctx, timings)]
+
+    acc, time = sentences(0.95, 0.93, 2.0, 1.0)
+    assert acc.startswith("test accuracy is higher for same padding (95.00%) than for valid "
+                          "padding (93.00%), by 2.00 points")
+    assert time.startswith("the measured time per epoch (s) is lower for valid padding (1.00) "
+                           "than for same padding (2.00): 2.0×")
+    acc, time = sentences(0.935, 0.93, 1.2, 1.0)
+    assert acc.startswith("test accuracy: no clear difference") and "higher" not in acc
+    assert time.startswith("the measured time per epoch (s): no clear difference") and (
+        "a factor of 1.20" in time)
 
 
 def test_same_seed_reproduces_metrics_json(run, tmp_path):

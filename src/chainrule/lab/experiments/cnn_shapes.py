@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from ... import plots
+from ..claims import Compare, Fact, Ratio, measured, metric, reading
 from ..context import RunContext
 from ..registry import register
-from ._common import load_splits, pct, reading
+from ._common import load_splits, pct, two_se, write_timings
 
 PADDINGS = (("same", True), ("valid", False))
 
@@ -94,6 +96,7 @@ def run(cfg: Config, ctx: RunContext) -> None:
             "layer_params": [r.params for r in summ.rows],
             "arithmetic": [r.arithmetic for r in summ.rows],
             "parameters": int(summ.trainable_params), "macs": int(summ.total_macs),
+            "conv_parameters": int(sum(r.params for r in summ.rows if r.type != "Linear")),
             "conv_linear_macs": int(sum(r.macs for r in summ.rows
                                         if r.type in ("Conv2d", "Linear"))),
             "val_accuracy": float(hist.epoch_log[-1]["val_accuracy"]),
@@ -104,11 +107,17 @@ def run(cfg: Config, ctx: RunContext) -> None:
     ctx.metrics.update(input_shape=list(in_shape), n_train=len(s.x_train),
                        n_test=len(s.x_test), models=models)
     layers_csv = ctx.save_rows(layer_rows, "layers")
-    _write_report(cfg, ctx, models, timing, curves, layers_csv)
+    timings = {"seconds_per_epoch": timing}
+    write_timings(ctx, timings)
+    ctx.metrics["resolution"] = {"test_accuracy_two_se": two_se(
+        models["same"]["test_accuracy"], len(s.x_test), models["valid"]["test_accuracy"],
+        len(s.x_test))}
+    _write_report(cfg, ctx, models, timings, curves, layers_csv)
 
 
-def _write_report(cfg: Config, ctx: RunContext, models: dict, timing: dict, curves: dict,
+def _write_report(cfg: Config, ctx: RunContext, models: dict, timings: dict, curves: dict,
                   layers_csv) -> None:
+    timing = timings["seconds_per_epoch"]
     k, p = cfg.conv_kernel_size, cfg.pooling_kernel_size
     ctx.heading("Shapes")
     ctx.figure("shapes", plots.grouped_lines, layers_csv, x="index", y="side", group="padding",
@@ -125,9 +134,7 @@ def _write_report(cfg: Config, ctx: RunContext, models: dict, timing: dict, curv
               caption="Read from each model's summary (layers' output_shape and "
                       "shape_arithmetic).")
     sm, va = models["same"], models["valid"]
-    ctx.md(f"The flattened vector before the linear layer has **{sm['flat_features']:,}** "
-           f"entries with same padding ({_shape(sm['shapes'][-3])}) and "
-           f"**{va['flat_features']:,}** with valid padding ({_shape(va['shapes'][-3])}).")
+    ctx.md(reading(ctx, shape_claims(ctx), label="Shapes", exact=True))
     ctx.heading("Comparison")
     ctx.table([[n, m["flat_features"], m["parameters"], m["macs"], m["conv_linear_macs"],
                 f"{timing[n]:.2f} s", pct(m["val_accuracy"]), pct(m["test_accuracy"])]
@@ -141,18 +148,8 @@ def _write_report(cfg: Config, ctx: RunContext, models: dict, timing: dict, curv
     ctx.figure("curves", plots.training_curves, curves, x="epoch",
                title="Same vs valid padding: training (solid) and validation (dashed)",
                caption="Loss and accuracy per epoch for both models.")
-    conv_same = sum(q for t, q in zip(sm["layers"], sm["layer_params"]) if t != "Linear")
-    conv_valid = sum(q for t, q in zip(va["layers"], va["layer_params"]) if t != "Linear")
-    where = ("all in the linear layer (the conv layers' weights do not depend on padding)"
-             if conv_same == conv_valid else "partly in the conv layers")
-    better = "same" if sm["test_accuracy"] >= va["test_accuracy"] else "valid"
-    ctx.md(reading(ctx, f"**Reading.** Test accuracy {pct(sm['test_accuracy'])} (same) vs "
-           f"{pct(va['test_accuracy'])} (valid); {better} padding is ahead by "
-           f"{100 * abs(sm['test_accuracy'] - va['test_accuracy']):.2f} points after "
-           f"{cfg.epochs} epoch(s). Same padding costs {sm['macs'] / va['macs']:.2f}× the MACs "
-           f"of valid padding and {timing['same'] / timing['valid']:.2f}× its measured time per "
-           f"epoch; the parameter counts differ by {sm['parameters'] - va['parameters']:+,}, "
-           f"{where}."))
+    ctx.answer(reading(ctx, reading_claims(ctx, timings), lead=f"After {cfg.epochs} epoch(s) of "
+                       "training"), figure="shapes")
     # Why stride-1 pooling shrinks each side by only kernel − 1, from the measured first pool.
     i_pool = next(i for i, t in enumerate(sm["layers"]) if t.endswith("Pool2d"))
     h_in, h_out = sm["shapes"][i_pool - 1][-1], sm["shapes"][i_pool][-1]
@@ -167,3 +164,40 @@ def _write_report(cfg: Config, ctx: RunContext, models: dict, timing: dict, curv
            f"therefore adds some translation invariance but barely reduces the feature map, "
            f"which is why the flattened vector stays large ({sm['flat_features']:,} / "
            f"{va['flat_features']:,}) and the linear layer holds most of the parameters.")
+
+
+TIME_RESOLUTION = 0.25   # one timed epoch per model on a shared machine: a closer factor is noise
+
+
+def shape_claims(ctx: Any) -> list:
+    """Exact facts from the two models' summaries: the flattened vector, the parameter counts
+    (and whether the conv layers' differ), and the MACs per sample."""
+    def both(*keys: str) -> tuple:
+        return metric(ctx, "models", "same", *keys), metric(ctx, "models", "valid", *keys)
+
+    return [Fact("the flattened vector before the linear layer has {0:,} entries with same "
+                 "padding and {1:,} with valid padding", both("flat_features")),
+            Compare("the parameter count", "same padding", both("parameters")[0],
+                    "valid padding", both("parameters")[1], better="lower", spec="int"),
+            Compare("the conv layers' parameter count", "same padding",
+                    both("conv_parameters")[0], "valid padding", both("conv_parameters")[1],
+                    better="lower", spec="int"),
+            Compare("MACs per sample", "same padding", both("macs")[0], "valid padding",
+                    both("macs")[1], better="lower", spec="int")]
+
+
+def reading_claims(ctx: Any, timings: dict) -> list:
+    """Trained models: test accuracy (clear beyond two standard errors) and measured time per
+    epoch (``timings``, saved as ``timings.json``; a factor of at most 1 + ``TIME_RESOLUTION``
+    is no clear difference)."""
+    def secs(name: str) -> Any:
+        return measured(timings, "seconds_per_epoch", name, file="timings.json")
+
+    return [Compare("test accuracy", "same padding",
+                    metric(ctx, "models", "same", "test_accuracy"), "valid padding",
+                    metric(ctx, "models", "valid", "test_accuracy"), better="higher",
+                    resolution=metric(ctx, "resolution", "test_accuracy_two_se"),
+                    resolution_note="two standard errors", spec="pct"),
+            Ratio("the measured time per epoch (s)", "same padding", secs("same"),
+                  "valid padding", secs("valid"), better="lower", rel=TIME_RESOLUTION,
+                  rel_note="one timed epoch each on a shared machine", spec=".2f")]
