@@ -129,12 +129,27 @@ def test_missing_or_bad_claims_json_never_breaks_the_answer(tmp_path, answering,
     assert ("The mean 0.1000 is above 0.05." in md) == (claims == "partial")
 
 
+def test_a_quick_run_answers_with_its_figure_but_states_no_claims(tmp_path, answering):
+    run = run_experiment("toy-answer", quick=True, out_root=tmp_path).path
+    md = (run / "report.md").read_text()
+    answer = md[md.index("## Answer"):]
+    assert "figures/curve.png" in answer
+    assert "saved in" not in answer and "is above 0.05" not in answer
+
+
 def test_claim_rows_label_each_number_and_refuse_non_claims():
     rows = claim_rows({"sentence": "s", "values": {"a": 0.5, "b": None},
                        "refs": {"a": "metrics.json#/x", "b": "metrics.json#/y"},
                        "params": {"a_name": "chainrule", "spec": "pct"}})
     assert rows == [["s", "chainrule", "50.00%", "`metrics.json#/x`"],
-                    ["", "b", "n/a", "`metrics.json#/y`"]]
+                    ["", "y", "n/a", "`metrics.json#/y`"]]   # unnamed: where it was saved
+    fact = claim_rows({"sentence": "f", "values": {"values": [80, 96]}, "params": {},
+                       "refs": {"values": ["metrics.json#/models/soft~1max/best_step",
+                                           "metrics.json#/steps"]}})
+    assert [r[1] for r in fact] == ["models / soft/max / best_step", "steps"]
+    note = claim_rows({"sentence": "n", "values": {"resolution": 0.1}, "refs": {},
+                       "params": {"resolution_note": "two standard errors"}})
+    assert note == [["n", "resolution (two standard errors)", "0.1000", "—"]]
     with pytest.raises(TypeError):
         claim_rows({"sentence": "s", "values": [1], "refs": {}})
 

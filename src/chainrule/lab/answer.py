@@ -11,7 +11,9 @@ and the name of the one figure that shows it. The report moves it to the end of 
 and ``expand_answers`` turns it into plain blocks for both renderers: an **Answer** heading,
 the reading, the figure (``figures/NAME.png``) shown again, and a table of the numbers that
 back the reading, read from the run's ``claims.json`` (``chainrule.lab.claims``): each
-claim's sentence, its measured values and where the run saved each one (``refs``).
+claim's sentence, its measured values and where the run saved each one (``refs``). A quick
+run's answer is the smoke-test line and its figure, without claims: seconds of training
+support none.
 
 ``claims.json`` is untrusted input like every run file: it is read through
 ``report.read_run_json`` and checked entry by entry; a missing file gives no table, and an
@@ -94,19 +96,31 @@ def _value(v: Any, spec: Any) -> str:
     return cell_text(v) if isinstance(v, (str, int, float, bool)) else cell_text(str(v))
 
 
-def _label(field: str, params: dict[str, Any], i: int | None) -> str:
+def _from_ref(ref: Any) -> str:
+    """A label from where a number was saved: ``metrics.json#/models/hidden/steps`` →
+    ``models / hidden / steps``."""
+    if not isinstance(ref, str) or "#/" not in ref:
+        return ""
+    keys = ref.split("#/", 1)[1].split("/")
+    return " / ".join(k.replace("~1", "/").replace("~0", "~") for k in keys)
+
+
+def _label(field: str, params: dict[str, Any], i: int | None, ref: Any) -> str:
     if i is not None:
         names = params.get("names")
         if isinstance(names, list) and i < len(names):
             return str(names[i])
-        return f"{field} {i + 1}"
+        return _from_ref(ref) or f"{field} {i + 1}"
     named = params.get(f"{field}_name")
     if isinstance(named, str) and named:
         return named
+    note = params.get(f"{field}_note")
+    if isinstance(note, str) and note:
+        return f"{field} ({note})"
     what = params.get("what")
     if field in ("before", "after", "value") and isinstance(what, str) and what:
         return f"{what} ({field})" if field != "value" else what
-    return field
+    return _from_ref(ref) or field
 
 
 def claim_rows(claim: Any) -> list[list[str]]:
@@ -124,10 +138,10 @@ def claim_rows(claim: Any) -> list[list[str]]:
         ref = refs.get(field)
         if isinstance(value, list):
             ref_list = ref if isinstance(ref, list) else [None] * len(value)
-            pairs = [(_label(field, params, i), v, r)
+            pairs = [(_label(field, params, i, r), v, r)
                      for i, (v, r) in enumerate(zip(value, ref_list, strict=False))]
         else:
-            pairs = [(_label(field, params, None), value, ref)]
+            pairs = [(_label(field, params, None, ref), value, ref)]
         for label, v, r in pairs:
             where = f"`{r}`" if isinstance(r, str) and r else "—"
             rows.append(["", label, _value(v, params.get("spec")), where])
@@ -194,17 +208,17 @@ class Answers:
             path = f"figures/{fig}.png"
             out.append({"type": "figure", "path": path,
                         "caption": _figure_caption(self.blocks, path) or fig})
+        if self.quick:       # a smoke test states no claims, so it shows none
+            return out
         if self.problem:
             out.append({"type": "notice", "text": f"Numbers not shown — {self.problem}."})
         elif self.doc is not None:
             rows, problems = numbers_table(self.doc, block["text"], self.used)
             out += [{"type": "notice", "text": p} for p in problems]
             if rows:
-                cap = ("The numbers behind this answer: each claim's measured values and "
-                       "where the run saved them (claims.json)")
-                cap += "; smoke test — not meaningful." if self.quick else "."
                 out.append({"type": "table", "headers": list(NUMBER_HEADERS), "rows": rows,
-                            "caption": cap})
+                            "caption": "The numbers behind this answer: each claim's measured "
+                                       "values and where the run saved them (claims.json)."})
         return out
 
 
