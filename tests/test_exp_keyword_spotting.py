@@ -113,8 +113,9 @@ def test_figures_and_smoke_reading(run):
                 "full_confusion", "batch", "batch_generation"):
         assert (run.path / "figures" / f"{fig}.png").stat().st_size > 5000
     md = (run.path / "report.md").read_text()
-    assert "smoke test" in md and "Outside audio" in md
-    assert "better by" not in md and "worse by" not in md    # no claims from a smoke test
+    assert "smoke test" in md.lower() and "outside audio" in md
+    assert "better (" not in md and "worse (" not in md      # one fold: nothing is clear
+    assert "no conclusion is drawn" in md
     with np.load(run.path / "batch.npz") as f:
         assert f["x"].shape == (6, 8000) and f["features"].shape == (6, 98, 40)
 
@@ -125,3 +126,76 @@ def test_a_row_run_alone_reproduces_its_numbers(run, tmp_path):
                            overrides={"rows": ("no_silence",), "anchor": False})
     assert list(alone.metrics["rows"]) == ["no_silence"]
     assert alone.metrics["rows"]["no_silence"] == run.metrics["rows"]["no_silence"]
+
+
+def test_quick_run_claims_recompute(run):
+    from chainrule.lab.check import check_run
+
+    assert check_run(run.path) == []
+    t = run.metrics["targets"]
+    assert set(t) == set(P.TECHNIQUES) and len(t["time_shift"]["full"]) == 1
+    assert run.metrics["resolution"]["random_split_two_se"] == float("inf")   # one fold
+
+
+# ------------------------------------------------------------ the reading, on crafted numbers
+def _crafted(full, without, anchor=0.86, folds=3, alone=None):
+    """metrics.json with every condition of the full recipe at ``full[i]`` and of each
+    ``no_*`` recipe at ``without[i]`` (fold i); ``only_*`` at ``alone``, plain at 0.5."""
+    from chainrule.lab.experiments._kws_claims import random_split_two_se, targets
+
+    def fold(v):
+        return {c: v for c in P.CONDITIONS}
+
+    scores = {"full": [fold(v) for v in full], "plain": [fold(0.5)] * folds}
+    for tq in P.TECHNIQUES:
+        scores[f"no_{tq}"] = [fold(v) for v in without]
+        scores[f"only_{tq}"] = [fold(v) for v in (alone or [0.5] * folds)]
+    rows = {k: {c: {"mean": float(np.mean([f[c] for f in v])),
+                    "folds": [f[c] for f in v]} for c in P.CONDITIONS} for k, v in scores.items()}
+    return {"rows": rows, "targets": targets(scores), "random_split_clean": anchor,
+            "resolution": {"random_split_two_se": random_split_two_se(anchor, 500, full)}}
+
+
+def _claims(**kw):
+    from chainrule.lab.experiments._kws_claims import reading_claims
+
+    return reading_claims(_crafted(**kw))
+
+
+def test_reading_claims_on_both_sides_of_the_paired_rule():
+    fact, split, shift, *rest = _claims(full=[0.60, 0.62, 0.64], without=[0.50, 0.51, 0.55])
+    assert fact.sentence() == ("the full recipe reaches 62.0% clean accuracy on unseen "
+                               "speakers (mean over the folds)")
+    assert split.verdict() == "a better" and split.sentence().startswith(
+        "clean accuracy is higher for a random-utterance split (speakers shared) (86.00%) than "
+        "for the speaker split (62.00%)")
+    assert shift.sentence().startswith("accuracy (shift −100 ms, shift +100 ms) is higher for "
+                                       "the full recipe (62.00%) than for no time shift")
+    silence = rest[3]             # false alarms: the same numbers are worse for the full recipe
+    assert silence.sentence().startswith("noise false alarms is lower for no silence class")
+    # inconsistent folds: +10, −5, +1 points → within two standard errors
+    _, _, shift, *_ = _claims(full=[0.60, 0.45, 0.51], without=[0.50, 0.50, 0.50])
+    assert shift.verdict() == "no clear difference"
+    assert "within 2 standard errors" in shift.sentence()
+    # consistent but tiny: under the 1-point minimum
+    _, _, shift, *_ = _claims(full=[0.505, 0.505, 0.505], without=[0.50, 0.50, 0.50])
+    assert "under 1.00 points" in shift.sentence()
+    # the speaker split close to the random split: no clear gap
+    _, split, *_ = _claims(full=[0.60, 0.80, 0.85], without=[0.5] * 3, anchor=0.80)
+    assert split.sentence().startswith("clean accuracy: no clear difference")
+
+
+def test_effect_cells_follow_the_same_rule():
+    from chainrule.lab.experiments._kws_claims import effect, technique_claim
+
+    m = _crafted(full=[0.6] * 3, without=[0.5] * 3, alone=[0.7, 0.72, 0.69])
+    m["rows"]["full"]["clean"]["folds"] = [0.6, 0.61, 0.6]
+    assert effect(technique_claim(m, "time_shift", "full", "no_time_shift", "", "")) \
+        == "better (+10.0 points)"
+    assert effect(technique_claim(m, "silence", "full", "no_silence", "", "")) \
+        == "worse (+10.0 points)"                         # false alarms: higher is worse
+    assert effect(technique_claim(m, "balancing", "only_balancing", "plain", "", "")) \
+        == "better (+20.3 points)"
+    one = _crafted(full=[0.9], without=[0.1], folds=1)
+    assert effect(technique_claim(one, "time_shift", "full", "no_time_shift", "", "")) \
+        == "no clear difference (+80.0 points)"

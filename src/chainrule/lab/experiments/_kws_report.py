@@ -9,15 +9,20 @@ import numpy as np
 
 from ...plots import audio as plots_audio
 from ...plots import cnn as plots_cnn
+from ..claims import reading
 from ..context import RunContext
 from . import _kws_parts as P
 from ._common import pct
+from ._kws_claims import (
+    TARGET,
+    effect,
+    random_split_two_se,
+    reading_claims,
+    targets,
+    technique_claim,
+    where,
+)
 
-# What each technique is measured on (a condition, or the mean of several), and its place.
-TARGET = {"time_shift": ("shift-100", "shift+100"), "zero_padding": ("clean", "shift-100",
-          "shift+100"), "amplitude_scaling": ("gain-12dB", "gain+6dB"),
-          "background_noise": ("snr20", "snr10", "snr0"), "silence": ("silence_fa",),
-          "unknown": ("unknown_fa",), "balancing": ("clean",)}
 WHAT = {
     "time_shift": "moves each clip by a random offset (zero fill), so the word need not sit "
                   "where it sat in the recordings; the model becomes invariant to where in "
@@ -59,27 +64,6 @@ ANALOGUE = {
 }
 
 
-def _value(fold_scores: dict, conds) -> float:
-    return float(np.mean([fold_scores[c] for c in conds]))
-
-
-def _paired(a: list[dict], b: list[dict], conds) -> tuple[float, bool]:
-    """Mean over folds of a − b on ``conds``, and whether it is clear: ≥ 1 point and more
-    than twice its standard error over folds (needs ≥ 2 folds)."""
-    d = np.array([_value(x, conds) - _value(y, conds) for x, y in zip(a, b)])
-    if len(d) < 2:
-        return float(d.mean()), False
-    se = float(d.std(ddof=1)) / np.sqrt(len(d))
-    return float(d.mean()), abs(d.mean()) >= 0.01 and abs(d.mean()) > 2 * se
-
-
-def _effect(delta: float, clear: bool, lower_better: bool) -> str:
-    if not clear:
-        return f"no clear difference ({100 * delta:+.1f} points)"
-    good = (delta < 0) if lower_better else (delta > 0)
-    return f"{'better' if good else 'worse'} by {abs(100 * delta):.1f} points"
-
-
 def report(ctx: RunContext, cfg: Any, rows, scores, losses, cm, fold_info, anchor,
            extra: dict) -> None:
     from ...models.kws import KeywordCNN
@@ -93,7 +77,10 @@ def report(ctx: RunContext, cfg: Any, rows, scores, losses, cm, fold_info, ancho
                   for c, (m, s) in agg[k].items()} for k, _, _ in rows},
         final_train_loss={k: v for k, v in losses.items()}, folds=fold_info,
         model={"parameters": int(summ.trainable_params), "macs": int(summ.total_macs)},
-        random_split_clean=anchor, confusion=cm.tolist(), data=extra)
+        random_split_clean=anchor, confusion=cm.tolist(), data=extra, targets=targets(scores),
+        resolution={"random_split_two_se": random_split_two_se(
+            anchor, 2 * (cfg.n_test_per_speaker or 500), [f["clean"] for f in scores["full"]])
+            if anchor is not None and "full" in scores else None})
     out = [{"key": k, "recipe": label, "condition": c, "mean": agg[k][c][0],
             "std": agg[k][c][1]} for k, label, _ in rows for c in P.CONDITIONS]
     csv = ctx.save_rows(out, "results")
@@ -129,48 +116,29 @@ def report(ctx: RunContext, cfg: Any, rows, scores, losses, cm, fold_info, ancho
 
 
 def _reading(ctx, cfg, rows, scores, agg, n, summ, anchor) -> None:
-    keys = {k for k, _, _ in rows}
-    ctx.heading("Reading")
+    m = ctx.metrics
+    ctx.heading("Techniques")
     ctx.md(f"The keyword CNN has {summ.trainable_params:,} parameters and "
            f"{summ.total_macs / 1e6:.2f} M multiply-accumulates per one-second clip; "
            f"each recipe trained {cfg.steps} steps of {cfg.batch_size} clips, on {n} "
-           "held-out speaker pair(s), all rows in this run.")
-    if ctx.quick:
-        ctx.md("**Quick run: a smoke test** (a few steps, few clips): the numbers below are "
-               "not meaningful and no technique's effect is claimed.")
-    if "full" in agg:
-        m, s = agg["full"]["clean"]
-        ctx.md(f"**Full recipe on unseen speakers:** clean accuracy **{pct(m)}** (± "
-               f"{100 * s:.1f} over {n} fold(s)); at SNR 0 dB {pct(agg['full']['snr0'][0])}; "
-               f"unknown words called a digit {pct(agg['full']['unknown_fa'][0])}; noise "
-               f"alone called a digit {pct(agg['full']['silence_fa'][0])}.")
-        if anchor is not None:
-            gap = (f"a gap of {100 * (anchor - m):.1f} points, which is the lesson: a random "
-                   "split measures memorised voices" if anchor - m >= 0.01 and not ctx.quick
-                   else "no clear gap in this run")
-            ctx.md(f"**Speaker split vs random-utterance split.** The same recipe on a random "
-                   f"split of FSDD's utterances (every speaker in training and test) scores "
-                   f"{pct(anchor)} clean, against {pct(m)} on unseen speakers: {gap}. TF's "
-                   "tutorial `conv` model reports 85–90% on Speech Commands' 12 classes "
-                   "(thousands of speakers; not measured here).")
+           "held-out speaker pair(s), all rows in this run. Effects below are paired over the "
+           "folds: called better or worse only when at least 1 point and more than twice "
+           "their standard error across folds.")
+    table = []
     for t in P.TECHNIQUES:
-        conds, lower = TARGET[t], t in ("silence", "unknown")
-        where = ", ".join(P.COND_LABEL[c] for c in conds)
-        parts = [f"**{P.LABEL[t].capitalize()}** {WHAT[t]}."]
-        if not ctx.quick and "full" in keys and f"no_{t}" in keys:
-            d, ok = _paired(scores["full"], scores[f"no_{t}"], conds)
-            parts.append(f"Measured on {where}: the full recipe vs without it — "
-                         f"{_effect(d, ok, lower)}.")
-            if conds != ("clean",):
-                d, ok = _paired(scores["full"], scores[f"no_{t}"], ("clean",))
-                parts.append(f"Its price or bonus on clean accuracy (full recipe vs without "
-                             f"it): {_effect(d, ok, False)}.")
-        if not ctx.quick and "plain" in keys and f"only_{t}" in keys:
-            d, ok = _paired(scores[f"only_{t}"], scores["plain"], conds)
-            parts.append(f"Added alone to the plain baseline — {_effect(d, ok, lower)}.")
-        an, where_in = ANALOGUE[t]
-        parts.append(f"Outside audio: {an}. In the pipeline: {where_in}.")
-        ctx.md(" ".join(parts))
-    ctx.md("Claims use a paired rule over folds: a difference is called better/worse only if "
-           "it is at least 1 point and more than twice its standard error across folds; "
-           "otherwise the reading says there is no clear difference.")
+        an, stage = ANALOGUE[t]
+        price = (technique_claim(m, t, "full", f"no_{t}", "", "", conds="clean")
+                 if TARGET[t] != ("clean",) else None)
+        table.append([P.LABEL[t], WHAT[t], where(t),
+                      effect(technique_claim(m, t, "full", f"no_{t}", "", "")), effect(price),
+                      effect(technique_claim(m, t, f"only_{t}", "plain", "", "")), an, stage])
+    ctx.table(table, ["technique", "what it does", "measured on",
+                      "full recipe vs without it", "…on clean accuracy",
+                      "added alone to the plain baseline", "outside audio",
+                      "where in the pipeline"],
+              caption="Mean difference over the folds in points (for false accepts, lower is "
+                      "better).")
+    lead = ("Each technique removed from the full recipe, on what it targets; a difference "
+            "is called only when at least 1 point and more than two standard errors over "
+            "the folds")
+    ctx.answer(reading(ctx, reading_claims(m), lead=lead), figure="conditions_noise")
