@@ -175,3 +175,22 @@ def test_dataset_line_says_what_the_run_read():
     assert dataset_line({}, {"data_sources": []}) == \
         "none (synthetic data: no data file was read)"
     assert dataset_line({}, {}) == "not recorded (metrics.json has no data_sources)"
+
+
+def test_crafted_claims_link_and_answer_figure_are_refused(tmp_path, answering):
+    run = _run(tmp_path, claims="none")
+    outside = tmp_path / "secret.json"
+    outside.write_text(json.dumps(CLAIMS))
+    (run / "claims.json").symlink_to(outside)
+    report = json.loads((run / "report.json").read_text())
+    [answer] = [b for b in report["blocks"] if b["type"] == "answer"]
+    answer["figure"] = "../../secret"
+    (run / "report.json").write_text(json.dumps(report))
+    page = render_html({"toy-answer": run})
+    assert "Numbers not shown — claims.json: a link that leads out of the run folder" in page
+    assert "Figure not shown — figures/../../secret.png: leads out of the run folder" in page
+    assert "The mean 0.1000 is above 0.05." not in page
+    answer["figure"] = 3
+    (run / "report.json").write_text(json.dumps(report))
+    assert "(answer): &#x27;figure&#x27; should be a string, not a number; not shown" in \
+        render_html({"toy-answer": run})
