@@ -3,10 +3,15 @@ agree with scikit-learn on the saved predictions, saved figure inputs, reproduci
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
 from chainrule import plots
+from chainrule.lab.check import check_run
+from chainrule.lab.claims import SMOKE_READING
+from chainrule.lab.experiments.mnist_cnn import answer_claims
 from chainrule.lab.runner import run_experiment
 from chainrule.plots import cnn as plots_cnn
 
@@ -62,8 +67,35 @@ def test_saved_figure_inputs(run):
         for fig in ("filters", "misclassified", "confusion", "precision_recall", "curves"):
             assert (run.path / "figures" / f"{prefix}_{fig}.png").stat().st_size > 1000
     md = (run.path / "report.md").read_text()
-    for r in run.metrics["results"].values():
-        assert f"**{100 * r['accuracy']:.2f}%**" in md
+    assert SMOKE_READING in md and check_run(run.path) == []
+    for d, r in run.metrics["results"].items():
+        lin = list(r["layer_params"].values())[-1]
+        assert f"**{d}: parameters.** The linear layer holds {lin:,} of the " in md
+
+
+def _results(acc: float, train_name: str = "mnist", recall=(0.99, 0.95, 0.97)):
+    r = {"accuracy": acc, "n_test": 10000, "errors": round(10000 * (1 - acc)), "epochs": 3,
+         "n_train": 59500, "train_name": train_name, "top_confusion": ["4", "9", 17],
+         "classes": ["0", "4", "9"], "recall": list(recall)}
+    return SimpleNamespace(metrics={"results": {"mnist": r}, "coursework_target": 0.98})
+
+
+def test_answer_claims_on_crafted_numbers():
+    fact, target, confusion, weakest = (c.sentence() for c in answer_claims(_results(0.9891)))
+    assert fact == ("mnist: test accuracy 98.91% on 10,000 test images (109 errors) after 3 "
+                    "epochs on 59,500 training images")
+    assert target == ("the MNIST test accuracy is 98.91%, at or above the coursework's \"about "
+                      "98%\", 98.00%")
+    assert confusion == "mnist: the most frequent confusion is true 4 predicted as 9 (17 times)"
+    assert weakest == "the lowest mnist recall is 4 (95.00%)"
+    below = [c.sentence() for c in answer_claims(_results(0.9790))][1]
+    assert below.startswith("the MNIST test accuracy is 97.90%, below the coursework's")
+    # the 5k fallback is not the set-up the 98% is for: no claim against it
+    assert len(answer_claims(_results(0.97, train_name="mnist-5k"))) == 3
+    tie = answer_claims(_results(0.99, recall=(0.95, 0.95, 0.97)))[-1]
+    assert tie.verdict() == "no clear difference"
+    assert tie.sentence() == ("mnist recall: no clear difference between the lowest two, "
+                              "0 (95.00%) and 4 (95.00%) (equal)")
 
 
 def test_same_seed_reproduces_metrics_json(run, tmp_path):

@@ -111,7 +111,7 @@ def test_best_needs_a_margin_over_the_runner_up():
     assert clear.verdict() == "b" and clear.sentence() == "the highest test accuracy is b (93.00%)"
     close = C.Best("test accuracy", ("a", "b", "c"), items, resolution=0.01, spec="pct")
     assert close.verdict() == C.NO_CLEAR
-    assert "between the best two, b (93.00%) and c (92.50%)" in close.sentence()
+    assert "between the highest two, b (93.00%) and c (92.50%)" in close.sentence()
     low = C.Best("val loss", ("a", "b", "c"), items, better="lower")
     assert low.verdict() == "a"
 

@@ -343,8 +343,10 @@ class Best(Claim):
             return f"the {word} {self.what} is {top}"
         second = order[1]
         within = _within(self.resolution_note, _num(self.resolution), self.spec)
-        return (f"{self.what}: {NO_CLEAR} between the best two, {top} and {self.names[second]} "
-                f"({fmt(self.items[second].value, self.spec)}), within {within}")
+        tail = (" (equal)" if self.items[first].value == self.items[second].value
+                else f", within {within}")
+        return (f"{self.what}: {NO_CLEAR} between the {word} two, {top} and "
+                f"{self.names[second]} ({fmt(self.items[second].value, self.spec)}){tail}")
 
 
 @dataclass(frozen=True)
