@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
-from chainrule.lab.experiments.inference_only import plain_forward
+from chainrule.lab.check import check_run
+from chainrule.lab.experiments.inference_only import plain_forward, reading_claims
 from chainrule.lab.runner import run_experiment
 from resources import require
 
@@ -36,6 +39,29 @@ def test_export_is_a_plain_npz_of_named_arrays(run):
     assert list(arrays["activations"]) == ["sigmoid", "relu"]
     for name in ("figures/curves.png", "figures/per_class.png", "history.csv", "report.md"):
         assert (run.path / name).is_file()
+
+
+def test_reading_is_exact_and_recomputes(run):
+    md = (run.path / "report.md").read_text()
+    acc = run.metrics["test"]["plain_accuracy"]
+    assert f"and {100 * acc:.2f}% test accuracy" in md          # parity holds in quick runs too
+    assert "Test accuracy: within tolerance by the test |plain − evaluate()|" in md
+    assert check_run(run.path) == []
+
+
+def _ctx(plain: float, lib: float, logit: float) -> SimpleNamespace:
+    r = {"plain_accuracy": plain, "library_accuracy": lib, "max_abs_logit_difference": logit}
+    return SimpleNamespace(metrics={"train": dict(r), "test": dict(r)})
+
+
+def test_reading_claims_on_crafted_numbers():
+    _, acc, logit, *_ = reading_claims(_ctx(0.97, 0.97, 2e-6))
+    assert acc.verdict() == "within" and "(atol 0, rtol 0)" in acc.sentence()
+    assert logit.sentence() == ("the largest train logit difference is 2.0e-06, at or below "
+                                "float32 rounding, 1.0e-04")
+    _, acc, logit, *_ = reading_claims(_ctx(0.9701, 0.97, 2e-3))
+    assert acc.verdict() == "outside" and acc.sentence().startswith("train accuracy: outside")
+    assert logit.verdict() == "misses" and "above float32 rounding" in logit.sentence()
 
 
 def test_plain_forward_by_hand():
