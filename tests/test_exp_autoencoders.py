@@ -114,7 +114,7 @@ def test_reading_claims_on_both_sides_of_each_boundary():
                      "against the clean images (0.1000 → 0.1300) — worse")
     best, keras, noise = (c.sentence() for c in reading_claims(
         _crafted(bce=(0.12, 0.09, 0.10, 0.091), noisy=(0.12, 0.11))))
-    assert best.startswith("mnist test BCE per pixel: no clear difference between the best "
+    assert best.startswith("mnist test BCE per pixel: no clear difference between the lowest "
                            "two, deep (0.0900) and denoising (0.0910), within two standard "
                            "errors of the paired per-image difference (0.0020)")
     assert keras.startswith("the dense model's MNIST test BCE after 5 epoch(s) is 0.1200, "

@@ -120,7 +120,7 @@ def test_reading_claims_on_both_sides_of_each_boundary():
         train_drop=(-0.05, -0.04, -0.06), half=(0.03, 0.02, 0.025))
     assert bar == "the test macro-F1 of mlp / base is 0.870, below the bar, 0.880"
     assert top.startswith("test macro-F1 among the base variations: no clear difference "
-                          "between the best two, mlp (0.870) and cnn (0.865)")
+                          "between the highest two, mlp (0.870) and cnn (0.865)")
     assert cpu.startswith("CPU seconds per training epoch (base variations): no clear "
                           "difference")
     assert val.startswith("validation macro-F1 is higher for dropout 0")

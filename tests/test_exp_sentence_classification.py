@@ -116,10 +116,10 @@ def test_reading_claims_on_both_sides_of_each_boundary():
     assert logreg.startswith("movie-polarity test accuracy is higher for the fine-tuned Kim "
                              "CNN (80.00%) than for logistic regression")
     assert cells.startswith("four-source test accuracy of the full-length recurrent cells: "
-                            "no clear difference between the best two, GRU (71.00%) and "
+                            "no clear difference between the highest two, GRU (71.00%) and "
                             "LSTM (70.00%)")
     assert sweep.startswith("polarity test accuracy over filter sizes (frozen GloVe): no "
-                            "clear difference between the best two, sizes 7 (75.00%)")
+                            "clear difference between the highest two, sizes 7 (75.00%)")
     assert params == ("a size-7 filter bank has 34,949 trainable parameters against 5,249 "
                       "for size 1 (k·d + 1 weights per filter)")
     assert time.startswith("CPU seconds per epoch is lower for size 1 (1.00) than for size 7 "

@@ -116,7 +116,7 @@ def test_reading_claims_on_both_sides_of_each_boundary():
                                             elbo=(128.0, 128.5)))
     assert "outside tolerance" in tol and "2.00e+00 > 9.80e-01" in tol
     assert best.startswith("squared error of the decoder mean per pixel (comparable across "
-                           "the decoders): no clear difference between the best two, "
+                           "the decoders): no clear difference between the lowest two, "
                            "bernoulli-laplace (0.0200) and bernoulli-gaussian (0.0203)")
     assert lap.startswith("the test −ELBO per image (Bernoulli decoder, same scale): no clear "
                           "difference")
