@@ -24,6 +24,7 @@ spoils), never an exception.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 from .context import cell_text
@@ -71,10 +72,10 @@ def reorder(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def read_claims(run_dir: Any) -> tuple[dict[str, Any] | None, str]:
     """``(claims.json's object, "")``, ``(None, "")`` when the run has no such file, or
     ``(None, problem)`` when it cannot be used."""
-    from pathlib import Path
+    from .report import RunFileError, read_run_json  # report imports this module
 
-    from .report import RunFileError, read_run_json
-
+    if run_dir is None:
+        return None, ""
     path = Path(run_dir) / CLAIMS_FILE
     if not path.exists() and not path.is_symlink():
         return None, ""
