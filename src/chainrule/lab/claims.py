@@ -282,7 +282,8 @@ class Tolerance(Claim):
 @dataclass(frozen=True)
 class Count(Claim):
     """How many of ``items`` satisfy ``item op bar``: verdict ``"k of n"``; the sentence reads
-    "k of n {noun} {verb} ({op words} {bar})"."""
+    "k of n {noun} {verb} ({op words} {bar})" (without the parenthesis when ``bar`` is a bool
+    or ``show_bar`` is false: ``verb`` then says it, e.g. "end with exactly the same …")."""
 
     kind: ClassVar[str] = "count"
     noun: str
@@ -291,6 +292,7 @@ class Count(Claim):
     op: str = "=="
     bar: Any = True
     spec: str = ".4f"
+    show_bar: bool = True
 
     def _k(self) -> int:
         return sum(1 for x in self.items
@@ -300,7 +302,7 @@ class Count(Claim):
         return f"{self._k()} of {len(self.items)}"
 
     def sentence(self) -> str:
-        cond = ("" if isinstance(_num(self.bar), bool)
+        cond = ("" if isinstance(_num(self.bar), bool) or not self.show_bar
                 else f" ({_OP_WORDS[self.op]} {fmt(_num(self.bar), self.spec)})")
         return f"{self.verdict()} {self.noun} {self.verb}{cond}"
 

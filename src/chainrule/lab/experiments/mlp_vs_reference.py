@@ -31,9 +31,10 @@ import numpy as np
 
 from ... import plots
 from ...train import Callback
+from ..claims import Compare, Count, Fact, Ratio, Threshold, measured, metric, reading
 from ..context import RunContext
 from ..registry import register
-from ._common import load_splits, pct, write_timings
+from ._common import load_splits, pct, two_se, write_timings
 from ._references import _import_keras, _keras, _torch, blas_threads
 
 TOL = 1e-5   # |loss difference| that still counts as float32 rounding
@@ -190,13 +191,20 @@ def _record(cfg: Config, ctx: RunContext, runs: dict, runs64: dict, skipped: dic
         runs={name: {k: r[k] for k in ("epoch_loss", "train_loss", "train_accuracy",
                                        "test_loss", "test_accuracy")}
               for name, r in runs.items()})
-    write_timings(ctx, {"threads": threads, **{name: {"seconds_per_epoch": r["seconds"]}
-                                               for name, r in runs.items()}})
-    _report(cfg, ctx, runs, diffs, diff_rows, skipped, threads)
+    for key, d in diffs.items():   # the resolution of a test-accuracy difference
+        mine, ref = runs[f"chainrule {key.split(' ')[1]}"], runs[key]
+        d["test_accuracy_two_se"] = two_se(mine["test_accuracy"], ctx.metrics["n_test"],
+                                           ref["test_accuracy"], ctx.metrics["n_test"])
+    timings = {"threads": threads,
+               **{name: {"seconds_per_epoch": r["seconds"],
+                         "mean_seconds_per_epoch": float(np.mean(r["seconds"]))}
+                  for name, r in runs.items()}}
+    write_timings(ctx, timings)
+    _report(cfg, ctx, runs, diffs, diff_rows, skipped, threads, timings)
 
 
 def _report(cfg: Config, ctx: RunContext, runs: dict, diffs: dict, diff_rows: list,
-            skipped: dict, threads: dict) -> None:
+            skipped: dict, threads: dict, timings: dict) -> None:
     rows = [{"run": name, "epoch": e + 1, "loss": v} for name, r in runs.items()
             for e, v in enumerate(r["epoch_loss"])]
     csv = ctx.save_rows(rows, "epoch_loss")
@@ -232,48 +240,74 @@ def _report(cfg: Config, ctx: RunContext, runs: dict, diffs: dict, diff_rows: li
            f"{sgd}, batch {cfg.batch_size}, for {cfg.epochs} epochs on {m['n_train']:,} "
            f"training images reaches **{pct(mine['test_accuracy'])}** test accuracy on "
            f"{m['n_test']:,} test images (sources above).")
-    ctx.md(_reading(diffs, skipped, runs))
+    ctx.answer(reading(ctx, reading_claims(ctx), exact=True), figure="epoch_loss")
+    keras_adam = diffs.get("Keras Adam")
+    if keras_adam and keras_adam["max_abs_epoch_loss_diff"] > TOL:
+        ctx.md("Why Keras's Adam differs: Keras adds ε to √v *before* the bias correction "
+               "(Kingma & Ba's ε̂, Keras's documented convention), chainrule and PyTorch add it "
+               "to √v̂ (Algorithm 1) — a slightly different update, so its curve is close but "
+               "not float32-identical.")
+    if not ctx.quick and "PyTorch SGD" in timings:
+        ctx.md(reading(ctx, speed_claims(timings), label="Speed"))
 
 
-def _reading(diffs: dict, skipped: dict, runs: dict) -> str:
-    steps, parts = len(runs["chainrule SGD"]["step_loss"]), []
+START_TOL = 1e-6   # |loss difference| at step 1 (same weights, same batch): float32 rounding
+F64_TOL = 1e-9     # |loss difference| in float64 at every step: the same computation
+
+
+def reading_claims(ctx: Any) -> list:
+    """Exact parity with the references (same weights, same batches): how many follow
+    chainrule's per-epoch loss within float32 rounding (``TOL``; each one that does not is
+    named with its difference) and start within ``START_TOL`` at step 1, the float64 pair
+    within ``F64_TOL``, how many end with exactly chainrule's test accuracy (any other is
+    compared beyond two standard errors); then what was skipped and why."""
+    m, out = ctx.metrics, []
+    diffs = m["reference_differences"]
+
+    def diff(key: str, name: str) -> Any:
+        return metric(ctx, "reference_differences", key, name)
+
+    if diffs:
+        out += [Count("reference runs", "follow chainrule's per-epoch training loss to float32 "
+                      "rounding", tuple(diff(k, "max_abs_epoch_loss_diff") for k in diffs),
+                      op="<=", bar=TOL, spec=".0e"),
+                Count("reference runs", "start from chainrule's first mini-batch loss to "
+                      "float32 rounding", tuple(diff(k, "first_step_loss_diff") for k in diffs),
+                      op="<=", bar=START_TOL, spec=".0e")]
+    out += [Threshold(f"chainrule vs {key}: the largest per-epoch loss difference",
+                      diff(key, "max_abs_epoch_loss_diff"), TOL, op="<=",
+                      bar_note="float32 rounding", spec=".1e")
+            for key, d in diffs.items() if d["max_abs_epoch_loss_diff"] > TOL]
+    out += [Threshold(f"chainrule vs {key} in float64 (is it the same computation?): the "
+                      "largest mini-batch loss difference",
+                      diff(key, "float64_max_abs_step_loss_diff"), F64_TOL, op="<=",
+                      bar_note="float64 rounding", spec=".1e")
+            for key, d in diffs.items() if "float64_max_abs_step_loss_diff" in d]
+    if diffs:
+        out.append(Count("reference runs", "end with exactly chainrule's test accuracy",
+                         tuple(diff(k, "test_accuracy_diff") for k in diffs), op="==",
+                         bar=0.0, show_bar=False))
     for key, d in diffs.items():
-        ref, opt = key.split(" ")
-        same = d["max_abs_epoch_loss_diff"] <= TOL
-        over = d["first_step_over_tolerance"]
-        start = d["first_step_loss_diff"] <= 1e-6
-        verdict = ("coincide to float32 precision" if same else
-                   "start together (float32 rounding) and drift apart as training amplifies "
-                   "the rounding" if start and key != "Keras Adam" else
-                   "differ beyond float32 rounding")
-        text = (f"chainrule's and {ref}'s {opt} curves {verdict}"
-                f": per-epoch training losses differ by at most "
-                f"**{d['max_abs_epoch_loss_diff']:.2e}**, single mini-batch losses by at most "
-                f"**{d['max_abs_step_loss_diff']:.2e}** over {steps:,} steps "
-                f"({d['first_step_loss_diff']:.2e} at step 1, " +
-                (f"below {TOL:g} at every step)" if over is None else
-                 f"first above {TOL:g} at step {over:,})") +
-                f", final test accuracies by {100 * d['test_accuracy_diff']:.2f} points")
-        f64 = d.get("float64_max_abs_step_loss_diff")
-        if f64 is not None:
-            text += (f"; in float64 the same two runs agree to **{f64:.1e}** at every step, so " +
-                     ("the computation is the same and the float32 differences are rounding, "
-                      "amplified as training goes on" if f64 <= 1e-9 else
-                      "even in float64 they are not the same computation"))
-        if key == "Keras Adam" and not same:
-            text += (" — Keras's Adam adds ε to √v *before* the bias correction (Kingma & Ba's "
-                     "ε̂, Keras's documented convention), chainrule and PyTorch add it to "
-                     "√v̂ (Algorithm 1): a slightly different update, so its curve is close "
-                     "but not float32-identical")
-        parts.append(text)
-    text = "**Reading.** " + ("; ".join(parts) + "." if parts else
-                              "No reference library ran, so nothing was compared.")
-    text += "".join(f" {lib} was skipped: {why}." for lib, why in skipped.items())
-    secs = {n: float(np.mean(r["seconds"])) for n, r in runs.items()}
-    if "PyTorch SGD" in secs:
-        ratio = secs["chainrule SGD"] / secs["PyTorch SGD"]
-        speed = f"{ratio:.2f}× slower" if ratio > 1 else f"{1 / ratio:.2f}× faster"
-        text += (f" One SGD epoch took {1000 * secs['chainrule SGD']:.0f} ms in chainrule and "
-                 f"{1000 * secs['PyTorch SGD']:.0f} ms in PyTorch (chainrule {speed}; wall "
-                 f"time on a shared machine, indicative only).")
-    return text
+        if d["test_accuracy_diff"] != 0:
+            ref, opt = key.split(" ")
+            out.append(Compare(f"test accuracy ({opt})", "chainrule",
+                               metric(ctx, "runs", f"chainrule {opt}", "test_accuracy"), ref,
+                               metric(ctx, "runs", key, "test_accuracy"), better="higher",
+                               resolution=diff(key, "test_accuracy_two_se"),
+                               resolution_note="two standard errors", spec="pct"))
+    if not diffs:
+        out.append(Fact("no reference library ran, so nothing was compared", ()))
+    out += [Fact(lib + " was skipped: {0}", (metric(ctx, "skipped", lib),))
+            for lib in m["skipped"]]
+    return out
+
+
+def speed_claims(timings: dict) -> list:
+    """Mean wall time of an SGD epoch, chainrule against PyTorch (``timings.json``); a factor
+    within 25% is no clear difference on a shared machine."""
+    def secs(name: str) -> Any:
+        return measured(timings, name, "mean_seconds_per_epoch", file="timings.json")
+
+    return [Ratio("the mean time per SGD epoch (s)", "chainrule", secs("chainrule SGD"),
+                  "PyTorch", secs("PyTorch SGD"), better="lower", rel=0.25,
+                  rel_note="wall time on a shared machine", spec=".3f")]
