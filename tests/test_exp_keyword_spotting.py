@@ -134,7 +134,9 @@ def test_quick_run_claims_recompute(run):
     assert check_run(run.path) == []
     t = run.metrics["targets"]
     assert set(t) == set(P.TECHNIQUES) and len(t["time_shift"]["full"]) == 1
-    assert run.metrics["resolution"]["random_split_two_se"] == float("inf")   # one fold
+    assert run.metrics["resolution"]["random_split_two_se"] is None      # one fold: no spread
+    claims = (run.path / "claims.json").read_text()
+    assert "random-utterance split" not in claims and "Infinity" not in claims
 
 
 # ------------------------------------------------------------ the reading, on crafted numbers
@@ -183,6 +185,10 @@ def test_reading_claims_on_both_sides_of_the_paired_rule():
     # the speaker split close to the random split: no clear gap
     _, split, *_ = _claims(full=[0.60, 0.80, 0.85], without=[0.5] * 3, anchor=0.80)
     assert split.sentence().startswith("clean accuracy: no clear difference")
+    # one fold: no spread over folds, so no split claim at all and no clear technique effect
+    one = _claims(full=[0.6], without=[0.1], folds=1)
+    assert len(one) == 1 + len(P.TECHNIQUES)
+    assert all(c.verdict() == "no clear difference" for c in one[1:])
 
 
 def test_effect_cells_follow_the_same_rule():

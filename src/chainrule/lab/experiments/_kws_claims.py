@@ -30,12 +30,12 @@ def targets(scores: dict[str, list[dict]]) -> dict[str, dict[str, list[float]]]:
             for t, conds in TARGET.items()}
 
 
-def random_split_two_se(anchor: float, n_anchor: int, folds: list[float]) -> float:
+def random_split_two_se(anchor: float, n_anchor: int, folds: list[float]) -> float | None:
     """Two standard errors of (random-split accuracy − mean speaker-split accuracy): the
-    anchor's binomial error on its ``n_anchor`` clips and the spread of the folds (infinite
-    with one fold: no spread to measure)."""
+    anchor's binomial error on its ``n_anchor`` clips and the spread of the folds (None with
+    one fold: no spread to measure, and the reading makes no claim)."""
     if len(folds) < 2:
-        return math.inf
+        return None
     var = anchor * (1 - anchor) / n_anchor + float(np.var(folds, ddof=1)) / len(folds)
     return 2.0 * math.sqrt(var)
 
@@ -71,7 +71,8 @@ def reading_claims(m: dict) -> list:
         out.append(Fact("the full recipe reaches {0:.1%} clean accuracy on unseen speakers "
                         "(mean over the folds)", (measured(m, "rows", "full", "clean",
                                                            "mean"),)))
-        if m.get("random_split_clean") is not None:
+        if m.get("random_split_clean") is not None and \
+                m["resolution"].get("random_split_two_se") is not None:
             out.append(Compare("clean accuracy", "a random-utterance split (speakers shared)",
                                measured(m, "random_split_clean"), "the speaker split",
                                measured(m, "rows", "full", "clean", "mean"), spec="pct",
