@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -15,13 +16,15 @@ import pytest
 import chainrule as cr
 from chainrule import plots
 from chainrule.lab import registry
+from chainrule.lab.check import check_run
+from chainrule.lab.claims import SMOKE_READING
 from chainrule.lab.experiments._cifar10_parts import (
     ATTEMPTS,
     BASELINE,
     FULL_ATTEMPTS,
     JPEG_NOTE,
     STAND_IN_CLASSES,
-    reading,
+    answer_claims,
     recipe,
 )
 from chainrule.lab.runner import run_experiment
@@ -73,7 +76,9 @@ def test_every_attempt_is_reported_with_a_status(run):
     for name, r in att.items():
         assert f"| {name} | {r['built_on']} | {r['change']} |" in md
     failed = sum(r["status"] != "ok" for n, r in att.items() if n != "baseline")
-    assert f"{failed} of {len(att) - 1} attempts failed" in md
+    assert f"{failed} of {len(att) - 1} ladder attempts failed" in " ".join(_said(run.path))
+    assert SMOKE_READING in md and "attempts failed" not in md   # quick: no conclusion drawn
+    assert check_run(run.path) == []
 
 
 def test_numbers_match_saved_predictions_and_figures_exist(run):
@@ -92,8 +97,8 @@ def test_numbers_match_saved_predictions_and_figures_exist(run):
             assert (run.path / "figures" / f"{name}_{fig}.png").is_file()
     assert (run.path / "figures" / "attempts.png").is_file()
     assert (run.path / "figures" / "curves.png").is_file()
-    md = (run.path / "report.md").read_text()
-    assert f"**{100 * run.metrics['attempts']['baseline']['test_accuracy']:.2f}%**" in md
+    acc = run.metrics["attempts"]["baseline"]["test_accuracy"]
+    assert f"the baseline reached {100 * acc:.2f}% test accuracy" in _said(run.path)[0]
 
 
 def test_layer_parameter_counts_by_hand(run):
@@ -138,7 +143,7 @@ def test_real_format_files_are_used_when_they_resolve(tmp_path):
     diverged = res.metrics["attempts"]["high-lr"]
     assert diverged["status"] == "diverged" and diverged["test_accuracy"] is None
     assert diverged["steps"] < 2 and "loss is" in diverged["reason"]
-    assert "*high-lr* diverged (loss is" in (res.path / "report.md").read_text()
+    assert any(c.startswith("'high-lr' diverged: loss is") for c in _said(res.path))
     assert res.metrics["n_train"] == 100 and res.metrics["n_test"] == 30
     assert "STAND-IN" not in (res.path / "report.md").read_text()
     # data=cifar10 and nothing there: skipped (missing data), naming what it needs
@@ -190,10 +195,13 @@ def test_jpeg_copy_is_used_and_named_everywhere(tmp_path, monkeypatch):
     assert "STAND-IN" not in md
     assert f"Data: **{JPEG_LABEL}**" in md                                  # the intro
     assert f"{JPEG_LABEL}: every attempt" in md                             # the table caption
-    assert f"On {JPEG_LABEL} the baseline reached **{100 * base['test_accuracy']:.2f}%** " \
-           "test accuracy after 4 iterations" in md and "about 48%" in md  # the reading
+    said = _said(res.path)                                                 # the reading's claims
+    assert said[0] == (f"the baseline reached {100 * base['test_accuracy']:.2f}% test accuracy "
+                       "after 4 iterations")
+    assert not any("about 48%" in c for c in said)     # 4 iterations: not comparable with it
     assert f"the baseline after 2 of its iterations scored " \
            f"{100 * base['at_ladder_budget']['test_accuracy']:.2f}%" in md
+    assert check_run(res.path) == []
     assert f"Attempt 'baseline' in detail (4 iterations, {JPEG_LABEL})" in md
     assert sum(JPEG_LABEL in b.get("caption", "") for b in
                json.loads((res.path / "report.json").read_text())["blocks"]
@@ -212,6 +220,19 @@ def _att(acc, ref, built_on, status="ok", n=10000):
             "compared_with": ref, "gain": acc - ref, "gain_se": se}
 
 
+def _said(run_dir) -> list[str]:
+    """The sentences of a run's claims (quick runs record them without stating them)."""
+    return [c["sentence"] for c in json.loads((run_dir / "claims.json").read_text())["claims"]]
+
+
+def _ctx(results: dict, best: str, data: str = "cifar10") -> SimpleNamespace:
+    for r in results.values():
+        if "gain_se" in r:
+            r["gain_two_se"] = 2 * r["gain_se"]
+    return SimpleNamespace(metrics={"attempts": results, "best": best, "data": data,
+                                    "coursework_baseline": 0.48})
+
+
 def test_reading_follows_the_numbers():
     base = {"status": "ok", "test_accuracy": 0.5896, "steps": 5000, "built_on": "—",
             "at_ladder_budget": {"steps": 1000, "test_accuracy": 0.5257}}
@@ -220,23 +241,29 @@ def test_reading_follows_the_numbers():
                "wider": _att(0.5870, 0.6035, "deeper", "no gain"),
                "high-lr": {"status": "diverged", "test_accuracy": None, "steps": 3,
                            "built_on": "baseline", "reason": "training diverged: boom"}}
-    text = reading(JPEG_LABEL, results, "deeper", stand_in=False)
-    assert text.startswith(f"**Reading.** On {JPEG_LABEL} the baseline reached **58.96%** test "
-                           "accuracy after 5,000 iterations, above the coursework's \"about "
-                           "48%\" (+11.0 points).")
-    assert "(the baseline after 1,000 iterations: 52.57%)" in text
-    assert "Helped: *deeper* (+7.56 points)." in text          # 7.6 points ≫ 2 SE (≈ 1.4)
-    assert "within test-set noise" in text and "*batchnorm* (+0.22)." in text
-    assert "*deeper* with **60.35%** after 1,000 iterations (+7.78 points over the baseline " \
-           "at the same budget, +1.39 against the baseline's 5,000-iteration 58.96%)" in text
-    assert "2 of 4 attempts failed: *wider* no gain (-1.65 points); *high-lr* diverged " \
-           "(training diverged: boom)." in text
-    assert "whether they hold at 5,000" in text
+    s = [c.sentence() for c in answer_claims(_ctx(results, "deeper"))]
+    assert s[0] == "the baseline reached 58.96% test accuracy after 5,000 iterations"
+    assert s[1].startswith("the baseline's test accuracy is higher for this run (58.96%) than "
+                           "for the coursework's \"about 48%\" (48.00%), by 10.96 points")
+    assert s[2] == ("each ladder attempt trained 1,000 iterations and is compared with what it "
+                    "was built on at that budget (the baseline after 1,000 iterations: 52.57%)")
+    assert s[3].startswith("test accuracy: no clear difference between 'batchnorm' (52.79%) and "
+                           "'baseline' at 1,000 iterations (52.57%)")       # +0.22 < 2 SE
+    assert s[4].startswith("test accuracy is higher for 'deeper' (60.35%) than for 'batchnorm' "
+                           "(52.79%), by 7.56 points")                     # 7.6 points ≫ 2 SE
+    assert s[5].startswith("test accuracy is higher for 'deeper' (60.35%) than for 'wider'")
+    assert s[6] == "'high-lr' diverged: training diverged: boom"
+    assert s[7] == ("2 of 4 ladder attempts failed (diverged, or no gain over what they were "
+                    "built on)")
+    assert s[8] == "the best configuration at the ladder budget is 'deeper'"
+    assert "whether the ladder's gains hold at 5,000" in s[9]
     near = {**base, "test_accuracy": 0.487}
-    assert "in line with the coursework's" in reading("CIFAR-10", {"baseline": near}, "baseline",
-                                                      stand_in=False)
-    short = {**base, "steps": 300}
-    assert "not comparable" in reading("CIFAR-10", {"baseline": short}, "baseline", False)
+    s = [c.sentence() for c in answer_claims(_ctx({"baseline": near}, "baseline"))]
+    assert s[1].startswith("the baseline's test accuracy: no clear difference between this run "
+                           "(48.70%) and the coursework's \"about 48%\"") and len(s) == 2
+    short = {**base, "steps": 300}         # not the coursework's 5,000: not compared with 48%
+    assert len(answer_claims(_ctx({"baseline": short}, "baseline"))) == 1
+    assert len(answer_claims(_ctx({"baseline": base}, "baseline", data="stand-in"))) == 1
 
 
 def test_full_preset_keeps_the_coursework_baseline(tmp_path):

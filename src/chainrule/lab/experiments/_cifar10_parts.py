@@ -1,6 +1,6 @@
 """Building blocks of the ``cifar10`` experiment: attempt recipes, the model builder, the
 stand-in data generator and the data loading (real CIFAR-10, or stand-in files written in
-the official format and read back through ``cr.data.load``) and the generated reading."""
+the official format and read back through ``cr.data.load``) and the reading's claims."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 
 from ...train import Callback
+from ..claims import Compare, Count, Fact, Num, metric
 from ..context import RunContext
-from ._common import pct
 
 BASELINE: dict[str, Any] = {
     "channels": (16, 16), "kernel": 5, "batchnorm": False, "dropout": 0.0, "augment": False,
@@ -195,61 +195,62 @@ def load_data(cfg: Any, ctx: RunContext, tmp: str) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ the reading
-def reading(label: str, results: dict, best: str, stand_in: bool) -> str:
-    """The reading paragraph, built from the measured numbers only."""
-    b0 = results["baseline"]
-    base, steps0 = b0.get("test_accuracy"), b0.get("steps", 0)
-    if base is None:
-        return f"**Reading.** The baseline did not finish ({b0.get('reason', b0['status'])})."
-    text = f"**Reading.** On {label} the baseline reached **{pct(base)}** test accuracy after " \
-           f"{steps0:,} iterations"
-    if stand_in:
-        text += " (not comparable with the coursework's 48%, which is for CIFAR-10)."
-    elif steps0 != COURSEWORK_ITERATIONS:
-        text += (f" (the coursework's \"about 48%\" is for {COURSEWORK_ITERATIONS:,} "
-                 "iterations: not comparable).")
-    else:
-        diff = 100 * (base - COURSEWORK_BASELINE)
-        where = "in line with" if abs(diff) <= 2 else ("above" if diff > 0 else "below")
-        text += f", {where} the coursework's \"about 48%\" ({diff:+.1f} points)."
-    ladder = [n for n in results if n != "baseline"]
+COURSEWORK_SLACK = 0.02   # "about 48%": within 2 points reads as in line with it
+
+
+def answer_claims(ctx: Any) -> list:
+    """The reading's claims: the baseline's accuracy (against the coursework's "about 48%"
+    only on real CIFAR-10 after its 5,000 iterations), each ladder attempt against what it
+    was built on at the same budget (clear only beyond two standard errors of the difference,
+    ``gain_two_se``), what diverged, how many attempts failed and the best configuration."""
+    m, res = ctx.metrics, ctx.metrics["attempts"]
+    b0 = res["baseline"]
+
+    def at(*keys: Any) -> Num:
+        return metric(ctx, "attempts", *keys)
+
+    if b0.get("test_accuracy") is None:
+        return [Fact("the baseline did not finish: {0}",
+                     (at("baseline", "reason" if "reason" in b0 else "status"),))]
+    out: list = [Fact("the baseline reached {0:.2%} test accuracy after {1:,} iterations",
+                      (at("baseline", "test_accuracy"), at("baseline", "steps")))]
+    if m["data"] != "stand-in" and b0["steps"] == COURSEWORK_ITERATIONS:
+        out.append(Compare("the baseline's test accuracy", "this run",
+                           at("baseline", "test_accuracy"), "the coursework's \"about 48%\"",
+                           metric(ctx, "coursework_baseline"), better="higher",
+                           resolution=COURSEWORK_SLACK, resolution_note="the coursework's "
+                           "\"about\"", spec="pct"))
+    ladder = [n for n in res if n != "baseline"]
     if not ladder:
-        return text
-    at = b0["at_ladder_budget"]
-    kept = [n for n in ladder if results[n]["status"] == "ok" and "gain" in results[n]]
-    failed = [n for n in ladder if results[n]["status"] in ("diverged", "no gain")]
-    steps = at["steps"]
-    text += (f" Each ladder attempt trained {steps:,} iterations and is compared with what it "
-             "was built on at that budget")
-    text += (f" (the baseline after {steps:,} iterations: {pct(at['test_accuracy'])})."
-             if steps < steps0 else ".")
-    clear = [n for n in kept if results[n]["gain"] >= 2 * results[n]["gain_se"]]
-    noise = [n for n in kept if n not in clear]
-    if clear:
-        text += " Helped: " + ", ".join(f"*{n}* ({100 * results[n]['gain']:+.2f} points)"
-                                        for n in clear) + "."
-    if noise:
-        text += (" Kept by the ladder's rule (any gain) but within test-set noise (less than "
-                 "two standard errors of the difference, "
-                 f"≈ {200 * max(results[n]['gain_se'] for n in noise):.1f} points here): "
-                 + ", ".join(f"*{n}* ({100 * results[n]['gain']:+.2f})" for n in noise) + ".")
-    if best != "baseline":
-        acc = results[best]["test_accuracy"]
-        text += (f" The best configuration is *{best}* with **{pct(acc)}** after {steps:,} "
-                 f"iterations ({100 * (acc - at['test_accuracy']):+.2f} points over the "
-                 f"baseline at the same budget")
-        if steps < steps0:
-            text += f", {100 * (acc - base):+.2f} against the baseline's {steps0:,}-iteration " \
-                    f"{pct(base)}"
-        text += ")."
+        return out
+    budget = b0["at_ladder_budget"]["steps"]
+    short = budget < b0["steps"]
+    if short:
+        out.append(Fact("each ladder attempt trained {0:,} iterations and is compared with what "
+                        "it was built on at that budget (the baseline after {0:,} iterations: "
+                        "{1:.2%})", (at("baseline", "at_ladder_budget", "steps"),
+                                     at("baseline", "at_ladder_budget", "test_accuracy"))))
+    for n in ladder:
+        r = res[n]
+        if "gain" in r:
+            ref = f"'{r['built_on']}'" + (f" at {budget:,} iterations"
+                                          if r["built_on"] == "baseline" and short else "")
+            out.append(Compare("test accuracy", f"'{n}'", at(n, "test_accuracy"), ref,
+                               at(n, "compared_with"), better="higher",
+                               resolution=at(n, "gain_two_se"),
+                               resolution_note="two standard errors", spec="pct"))
+        elif r["status"] == "diverged":
+            out.append(Fact(f"'{n}' diverged" + (": {0}" if r.get("reason") else ""),
+                            (at(n, "reason"),) if r.get("reason") else ()))
+    out.append(Count("ladder attempts", "failed (diverged, or no gain over what they were "
+                     "built on)", tuple(at(n, "status") for n in ladder), op="!=", bar="ok",
+                     show_bar=False))
+    if m["best"] != "baseline":
+        out.append(Fact("the best configuration at the ladder budget is '{0}'",
+                        (metric(ctx, "best"),)))
     else:
-        text += " No attempt beat the baseline at the same budget."
-    why = "; ".join(f"*{n}* {results[n]['status']}" + (
-        f" ({results[n]['reason']})" if results[n].get("reason") else
-        f" ({100 * results[n]['gain']:+.2f} points)" if "gain" in results[n] else "")
-        for n in failed)
-    text += f" {len(failed)} of {len(ladder)} attempts failed{': ' + why if why else ''}."
-    if steps < steps0:
-        text += (f" The ladder's gains are measured after {steps:,} iterations; whether they "
-                 f"hold at {steps0:,} is what `--set ladder_iterations={steps0}` measures.")
-    return text
+        out.append(Fact("no attempt beat the baseline at the same budget", ()))
+    if short:
+        out.append(Fact("whether the ladder's gains hold at {0:,} iterations is what "
+                        "`--set ladder_iterations={0}` measures", (at("baseline", "steps"),)))
+    return out

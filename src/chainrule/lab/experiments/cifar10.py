@@ -57,6 +57,7 @@ import numpy as np
 
 from ... import plots
 from ...plots import cnn as plots_cnn
+from ..claims import Fact, metric, reading
 from ..context import RunContext
 from ..registry import register
 from ._cifar10_parts import (
@@ -65,9 +66,9 @@ from ._cifar10_parts import (
     FULL_ATTEMPTS,
     StopAfter,
     TestAt,
+    answer_claims,
     build,
     load_data,
-    reading,
     recipe,
 )
 from ._common import pct
@@ -136,6 +137,7 @@ def run(cfg: Config, ctx: RunContext) -> None:
     xte = (d["x_test"] - mean) / std              # d["x_test"] stays as shown to a reader
     ytr, yva, yte, classes = d["y_train"], d["y_val"], d["y_test"], d["classes"]
     ctx.metrics.update(data=d["kind"], data_note=d["label"], baseline_iterations=base_iters,
+                       coursework_baseline=COURSEWORK_BASELINE,
                        ladder_iterations=ladder_iters, batch_size=cfg.batch_size,
                        n_train=len(xtr), n_val=len(xva), n_test=len(xte))
     _intro(cfg, ctx, d["label"], stand_in, base_iters, ladder_iters)
@@ -202,6 +204,7 @@ def run(cfg: Config, ctx: RunContext) -> None:
             # standard error of the difference of two accuracies on len(yte) test images
             res["gain_se"] = math.sqrt((ref * (1 - ref) + res["test_accuracy"]
                                         * (1 - res["test_accuracy"])) / len(yte))
+            res["gain_two_se"] = 2 * res["gain_se"]
             if res["gain"] <= 0:
                 res["status"] = "no gain"
         results[name] = res
@@ -232,10 +235,20 @@ def run(cfg: Config, ctx: RunContext) -> None:
         ctx.table([[f"{w.name} {w.type}", " × ".join(map(str, w.output_shape)), w.params]
                    for w in summ.rows], ["layer", "output shape", "parameters"],
                   caption=f"'{name}': parameters per layer (total {summ.trainable_params:,}).")
-        ctx.md(f"**{name}.** {pct(det['accuracy'])} of {len(yte):,} test images right after "
-               f"{steps:,} iterations; most frequent confusion: true *{det['top_confusion'][0]}* "
-               f"predicted as *{det['top_confusion'][1]}* ({det['top_confusion'][2]} times); "
-               f"lowest recall: *{det['weakest_recall']}*.")
+        if not ctx.quick:   # a quick run's numbers are a smoke test: no paragraph
+            ctx.md(reading(ctx, detail_claims(ctx, name), label=name))
+
+
+def detail_claims(ctx: RunContext, name: str) -> list:
+    """One attempt in detail: its test accuracy, most frequent confusion, lowest recall."""
+    def at(*keys: Any) -> Any:
+        return metric(ctx, "attempts", name, *keys)
+
+    return [Fact("{0:.2%} of {1:,} test images right after {2:,} iterations",
+                 (at("test_accuracy"), metric(ctx, "n_test"), at("steps"))),
+            Fact("most frequent confusion: true {0} predicted as {1} ({2} times)",
+                 tuple(at("detail", "top_confusion", i) for i in range(3))),
+            Fact("lowest recall: {0}", (at("detail", "weakest_recall"),))]
 
 
 def _reference(results: dict, name: str) -> float | None:
@@ -314,7 +327,8 @@ def _report_attempts(ctx: RunContext, label: str, results: dict, csvs: dict,
                    title=f"Training (solid) and validation (dashed) — {label}",
                    caption=f"{label}: loss and accuracy against gradient steps for every "
                            "attempt that finished.")
-    ctx.md(reading(label, results, best, stand_in))
+    ctx.answer(reading(ctx, answer_claims(ctx), lead="On stand-in data, not CIFAR-10"
+                       if stand_in else ""), figure="attempts")
     if stand_in and results.get("augment", {}).get("status") in ("no gain", "diverged"):
         ctx.md("On the stand-in data a horizontal flip changes the class — a grating at θ "
                "becomes one at 180° − θ (36° ↔ 144°, 72° ↔ 108°) — so flip augmentation "
