@@ -5,12 +5,15 @@ way it claims — measured on the trained stage models by the experiment itself.
 from __future__ import annotations
 
 import hashlib
+import json
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from chainrule import plots
+from chainrule.lab.check import check_run
+from chainrule.lab.claims import SMOKE_READING
 from chainrule.lab.experiments import beat_92
 from chainrule.lab.runner import run_experiment
 from resources import require
@@ -142,15 +145,66 @@ def test_flags_are_cumulative():
 
 def test_report_and_figures(run):
     md = (run.path / "report.md").read_text()
+    claims = json.loads((run.path / "claims.json").read_text())["claims"]
+    said = " ".join(c["sentence"] for c in claims)      # recorded, not stated: a smoke test
+    assert md.count(SMOKE_READING) == 1 and "What mattered" not in md
+    assert check_run(run.path) == []
     for name in DATASETS:
         m = run.metrics[name]
         cols = plots.read_csv(run.path / f"ablation_{name}.csv")
         np.testing.assert_allclose(cols["val_accuracy"], [r["val_accuracy"] for r in m["stages"]])
-        assert f"**{100 * m['final_val_accuracy']:.2f}%**" in md
-        assert f"**{100 * m['final_test_accuracy']:.2f}%**" in md
+        assert f"its validation accuracy is {100 * m['final_val_accuracy']:.2f}%" in said
+        assert f"its test accuracy is {100 * m['final_test_accuracy']:.2f}%" in said
         for fig in ("ablation", "curves", "train_loss"):
             assert (run.path / "figures" / f"{fig}_{name}.png").stat().st_size > 1000
     assert "95% bonus" in md and "1,000 were held out first" in md
+
+
+def _rows(val: list, train: list) -> list:
+    names = [*beat_92.STAGES[:6], beat_92.BRIDGE, *beat_92.STAGES[6:]]
+    return [{"stage": n, "val_accuracy": v, "train_accuracy": t, "gap": t - v}
+            for n, v, t in zip(names, val, train, strict=True)]
+
+
+def test_what_mattered_on_crafted_numbers():
+    from chainrule.lab.experiments._beat_92_reading import mattered_claims
+
+    val = [0.80, 0.81, 0.83, 0.86, 0.90, 0.905, 0.91, 0.93, 0.925]
+    train = [0.85, 0.84, 0.86, 0.90, 0.95, 0.96, 0.96, 0.99, 0.94]
+    m = {"stages": _rows(val, train), "swing": {"starter": 0.004, "+ Adam": 0.008},
+         "swing_max": 0.008}
+    s = [c.sentence() for c in mattered_claims(SimpleNamespace(metrics={"x": m}), "x")]
+    assert s[0] == ("the highest validation-accuracy swing over the last 5 epochs is '+ Adam' "
+                    "(0.80%)")
+    assert s[1] == "'+ dropout' raised validation accuracy (80.00% → 81.00%) — better"
+    assert s[5] == ("'+ cosine schedule': no clear difference in validation accuracy "
+                    "(90.00% → 90.50%, within the largest swing over 5 epochs (0.80 points))")
+    # the conv stage is measured against the bridge row (same images and epochs), not stage 6
+    assert s[6] == ("'+ conv layers' (against the MLP on the same images and epochs) raised "
+                    "validation accuracy (91.00% → 93.00%) — better")
+    assert s[7].startswith("'+ random shifts': no clear difference")
+    assert s[8] == ("random shifts lowered the train−validation accuracy gap (6.00% → 1.50%) — "
+                    "better")
+    assert len(s) == 9                                   # the bridge itself is not a technique
+
+
+def test_answer_on_crafted_numbers():
+    from chainrule.lab.experiments._beat_92_reading import answer_claims
+
+    def ctx(v):
+        return SimpleNamespace(metrics={"datasets": ["notmnist"], "notmnist": {
+            "final_stage": "+ Adam", "final_val_accuracy": v, "final_test_accuracy": 0.9,
+            "n_test": 1000, "target": 0.92, "bonus": 0.95}})
+
+    fact, target, bonus, test = (c.sentence() for c in answer_claims(ctx(0.9312), {
+        "notmnist": "notMNIST"}))
+    assert fact == ("notMNIST: the final model is the stage with the best validation accuracy, "
+                    "'+ Adam'")
+    assert target == ("notMNIST: its validation accuracy is 93.12%, above the coursework's "
+                      "target, 92.00%")
+    assert bonus == "notMNIST: its validation accuracy is 93.12%, at or below the bonus, 95.00%"
+    assert test == "notMNIST: its test accuracy is 90.00% on 1,000 test images"
+    assert answer_claims(ctx(0.92), {})[1].verdict() == "misses"   # exceed: 92.00% is not enough
 
 
 def test_same_seed_reproduces_metrics_json(run, tmp_path):

@@ -58,9 +58,11 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from ..claims import reading
 from ..context import RunContext
 from ..registry import register
 from ._beat_92_checks import BONUS, BRIDGE, STAGES, TARGET, technique_checks, write_section
+from ._beat_92_reading import answer_claims
 from ._common import load_splits
 
 TITLES = {"notmnist": "notMNIST", "fashion-mnist": "Fashion-MNIST"}
@@ -252,17 +254,10 @@ def run(cfg: Config, ctx: RunContext) -> None:
         results[name] = (m, rows, curves)
         ctx.metrics[name] = m
     ctx.metrics["datasets"] = list(cfg.datasets)
-    summary = []
-    for name, (m, _, _) in results.items():
-        summary.append(
-            f"{TITLES.get(name, name)}: *{m['final_stage']}* reaches "
-            f"**{100 * m['final_val_accuracy']:.2f}%** validation accuracy (92% target "
-            f"{'reached' if m['target_reached'] else 'NOT reached'}; 95% bonus "
-            f"{'reached' if m['bonus_reached'] else 'not reached'}) and "
-            f"{100 * m['final_test_accuracy']:.2f}% on its {m['n_test']:,} test images")
-    ctx.md(f"**Summary (seed {ctx.seed}).** " + "; ".join(summary) + ".")
     for name, (m, rows, curves) in results.items():
         write_section(cfg, ctx, name, TITLES.get(name, name), m, rows, curves,
                       ctx.save_rows(rows, f"ablation_{name}"))
+    ctx.answer(reading(ctx, answer_claims(ctx, TITLES), lead=f"Seed {ctx.seed}"),
+               figure=f"ablation_{cfg.datasets[0]}")
 
 
