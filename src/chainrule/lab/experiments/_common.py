@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 
-from ..claims import SMOKE_READING
 from ..context import RunContext
 
 
@@ -169,14 +168,6 @@ def gradcheck_claims(ctx: RunContext, key: str = "gradcheck") -> list:
                          tuple(metric(ctx, key, "tensors", n, "max_abs") for n in zero),
                          op="<=", bar=ATOL, spec=".0e"))
     return out
-
-
-def reading(ctx: RunContext, text: str) -> str:
-    """``text`` (a reading drawn from trained models' numbers) in a full run; in a quick run
-    the one-line smoke-test notice instead, so seconds of training never yield a conclusion.
-    Readings about exact, training-independent facts (parity, shapes) do not go through
-    this."""
-    return SMOKE_READING if ctx.quick else text
 
 
 # ------------------------------------------------ the coursework's "64-unit network" set-up
