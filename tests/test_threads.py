@@ -1,4 +1,4 @@
-"""``cr.set_num_threads`` / ``cr.num_threads``: the BLAS pool follows the switch."""
+"""``cr.set_num_threads`` / ``cr.num_threads``: chainrule's thread pool follows the switch."""
 
 from __future__ import annotations
 

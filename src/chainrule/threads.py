@@ -1,23 +1,25 @@
-"""How many threads NumPy's BLAS uses: one switch for scripts, ``fit`` and the CLI.
+"""How many threads chainrule uses: one switch for scripts, ``fit`` and the CLI.
 
     import chainrule as cr
-    cr.set_num_threads(1)          # from now on (returns the previous setting)
-    with cr.num_threads(2):        # only inside the block
+    cr.set_num_threads(2)          # from now on (returns the previous setting)
+    with cr.num_threads(1):        # only inside the block
         fit(...)
 
-Why it matters: chainrule's heavy work is NumPy matrix products, run by the BLAS library
-NumPy links (OpenBLAS in the PyPI wheels). OpenBLAS starts one thread per core and its
-threads *spin* while waiting for work. The lab's models are small, so each product is split
-into pieces too thin to pay for the hand-over, and when another process holds a core the
-spinning threads wait on each other: on a 2-core machine with the other core busy, the
-README's first example took 12.0 s in ``fit`` with the default pool against 0.9 s with one
-thread. One thread is the right setting for the lab's models on a laptop that is doing
-anything else; large products (batch 512 and up, wide layers) gain from more threads on an
-idle machine. ``chainrule lab`` uses one thread per experiment (and runs experiments side by
-side instead), and every command takes ``--threads N``.
+The setting is the number of workers of chainrule's own thread pool (``chainrule.parallel``):
+convolutions, pooling, large elementwise passes, large matrix products and the recurrent
+layers' input projections split their work into bands that the workers share, each worker
+calling single-thread BLAS. NumPy's BLAS (OpenBLAS in the PyPI wheels) is pinned to one
+thread the first time the pool is used: its own threading scales poorly on the thin products
+of small networks, never reaches the copies and ufuncs, and its idle threads *spin*, so on a
+machine whose other cores are busy it collapses (the README's first example took 12.0 s in
+``fit`` with OpenBLAS's default pool against 0.9 s with one thread, on 2 cores with the other
+one busy). chainrule's workers sleep when idle.
 
-The limits are applied with ``threadpoolctl`` to every BLAS library loaded in the process
-(NumPy's, and SciPy's when loaded); PyTorch keeps its own pool (``torch.set_num_threads``).
+The default, decided on first use, is the cores this process may use minus those other
+processes keep busy (``chainrule.parallel.default_workers``; ``CHAINRULE_NUM_THREADS``
+overrides it). ``chainrule lab`` runs each experiment with one thread and runs experiments
+side by side instead; every command takes ``--threads N``. PyTorch keeps its own pool
+(``torch.set_num_threads``).
 """
 
 from __future__ import annotations
@@ -25,34 +27,24 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
+from . import parallel
+
 
 def get_num_threads() -> int:
-    """The threads of NumPy's BLAS pool now (the largest over loaded BLAS libraries)."""
-    from threadpoolctl import threadpool_info
-
-    counts = [int(i["num_threads"]) for i in threadpool_info() if i.get("user_api") == "blas"]
-    return max(counts, default=1)
-
-
-def _check(n: int) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"the number of threads must be a positive integer, got {n!r}")
-    return n
+    """The number of chainrule worker threads now (deciding the default on first use)."""
+    return parallel.workers()
 
 
 def set_num_threads(n: int) -> int:
-    """Use ``n`` BLAS threads from now on; returns the number used before."""
-    from threadpoolctl import threadpool_limits
-
-    before = get_num_threads()
-    threadpool_limits(limits=_check(n), user_api="blas")
-    return before
+    """Use ``n`` threads from now on; returns the number used before."""
+    return parallel.set_workers(parallel.check_count(n))
 
 
 @contextlib.contextmanager
 def num_threads(n: int) -> Iterator[None]:
-    """Use ``n`` BLAS threads inside the ``with`` block, then restore the previous setting."""
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=_check(n), user_api="blas"):
+    """Use ``n`` threads inside the ``with`` block, then restore the previous setting."""
+    before = set_num_threads(n)
+    try:
         yield
+    finally:
+        parallel.set_workers(before)

@@ -1,7 +1,7 @@
 """The ``chainrule`` command line: train, evaluate, data, gradcheck, summary and lab.
 
-Every subcommand accepts ``--threads N``, which caps the BLAS thread pool through
-threadpoolctl (on a contended 2-core machine one thread was measured 2–5× faster than two).
+Every subcommand accepts ``--threads N``: chainrule's threads (``chainrule.num_threads``;
+the default is the cores not busy with other processes, see ``chainrule.parallel``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ def _common() -> argparse.ArgumentParser:
 
     common = Parser(add_help=False)
     common.add_argument("--threads", type=int, default=None, metavar="N",
-                        help="BLAS threads (default: the library's own choice)")
+                        help="threads chainrule computes with (default: the cores that other "
+                             "processes leave free; env CHAINRULE_NUM_THREADS)")
     return common
 
 
@@ -49,13 +50,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``chainrule`` console script; returns the exit status."""
     args = build_parser().parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # for "resume with: ..." hints
-    from threadpoolctl import threadpool_limits
+    from ..threads import num_threads
 
     try:
         if args.threads is not None:
             if args.threads < 1:
                 raise ValueError(f"--threads must be at least 1, got {args.threads}")
-            with threadpool_limits(limits=args.threads):
+            with num_threads(args.threads):
                 return int(args.handler(args) or 0)
         return int(args.handler(args) or 0)
     except BrokenPipeError:  # `chainrule summary | head`: the reader left, nothing to report

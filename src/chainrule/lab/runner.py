@@ -111,10 +111,10 @@ def run_experiment(name: str, *, quick: bool = False, seed: int = 0,
     With ``raise_errors=False`` a failing experiment still leaves its directory, with
     ``error.txt``, and the result has ``ok=False``.
 
-    ``threads`` caps the BLAS thread pool while the experiment runs (``None``: leave it).
-    The default, 1, is both faster for the lab's small models on a busy 2-core machine
-    (one full run measured 7 s against 186 s with the default pool) and what makes
-    ``metrics.json`` independent of the core count: BLAS sums in a thread-dependent order.
+    ``threads`` sets chainrule's threads (``chainrule.num_threads``) while the experiment
+    runs (``None``: leave the setting). The default, 1, suits the lab, which runs experiments
+    side by side instead, and it makes ``metrics.json`` independent of the core count: a
+    split into bands depends on the number of threads, and float sums on the split.
     """
     exp = registry.get(name)
     cfg = exp.make_config(quick, overrides)
@@ -124,7 +124,7 @@ def run_experiment(name: str, *, quick: bool = False, seed: int = 0,
         "experiment": name, "question": exp.question, "seed": seed, "quick": quick,
         "config": dataclasses.asdict(cfg), "library_version": library_version(),
         "numpy_version": np.__version__, "python_version": platform.python_version(),
-        "blas_threads": threads,
+        "threads": threads,
     })
     started = _dt.datetime.now().isoformat(timespec="seconds")
     t0 = time.perf_counter()
@@ -136,9 +136,9 @@ def run_experiment(name: str, *, quick: bool = False, seed: int = 0,
             with show_progress(sys.stderr.isatty()):
                 exp.fn(cfg, ctx)
         else:
-            from threadpoolctl import threadpool_limits
+            from ..threads import num_threads
 
-            with threadpool_limits(limits=int(threads)), show_progress(sys.stderr.isatty()):
+            with num_threads(int(threads)), show_progress(sys.stderr.isatty()):
                 exp.fn(cfg, ctx)
     except DatasetNotFoundError as exc:  # not a failure of the experiment: say what it needs
         status, error = "skipped", f"skipped: needs {exc}"

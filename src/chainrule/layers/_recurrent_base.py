@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .. import init as initializers
+from .. import parallel
 from ..backend import RNGLike, as_dtype, as_rng
 from ..core import Module, Parameter
 from ._sequence import _Plan
@@ -228,7 +229,7 @@ class RecurrentBase(Module):
                 w_t[:, :wx.shape[0]] = wx.T
                 if ones:
                     w_t[:, -1] = b
-                a = np.dot(w_t, xd.reshape(len(xd), t * n)).reshape(-1, t, n)
+                a = parallel.matmul(w_t, xd.reshape(len(xd), t * n)).reshape(-1, t, n)
                 # Time-major copy: each step's block (G·H, N) is contiguous for the loop.
                 a = np.ascontiguousarray(a.transpose(1, 0, 2))
                 s, last, cache = self._recur(a, [init[st][k].T for st in self._states], plan,
@@ -288,14 +289,14 @@ class RecurrentBase(Module):
                 da, dstart = self._unrecur(cache, s, dhs, dfinal, plan, layer, d)
                 wx, _, b, *_ = self.cell_parameters(layer, d)
                 da2 = da.reshape(len(da), t * n)
-                gw = np.dot(xd.reshape(len(xd), t * n), da2.T)   # [dW_x; db]
+                gw = parallel.matmul(xd.reshape(len(xd), t * n), da2.T)   # [dW_x; db]
                 wx.grad += gw[:wx.shape[0]]
                 if b is not None:
                     b.grad += gw[-1]
                 for name, g in zip(self._states, dstart):
                     d_init[name][layer * dirs + d] = g
                 if need_dx:
-                    dxd = np.dot(wx.data, da2).reshape(-1, t, n)
+                    dxd = parallel.matmul(wx.data, da2).reshape(-1, t, n)
                     dxd = plan.flip(dxd) if d else dxd
                     if d_inp is None:
                         d_inp = dxd

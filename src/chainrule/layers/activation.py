@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import parallel
 from ..core import Module
 
 
@@ -161,23 +162,34 @@ class ReLU(_Elementwise):
         return y
 
     def _max_zero_rows(self, xt: np.ndarray) -> np.ndarray:
-        """max(xt, 0) for a C-contiguous xt, as rows of its memory against the zero row."""
+        """max(xt, 0) for a C-contiguous xt, as rows of its memory against the zero row, in
+        pieces along xt's first axis that the worker threads share."""
         zeros = self.__dict__.get("_zeros")
         if zeros is None or zeros.dtype != xt.dtype:
             zeros = self._zeros = np.zeros(self._ZERO_ROW, dtype=xt.dtype)
         yt = np.empty(xt.shape, dtype=xt.dtype)
-        xf, yf = xt.reshape(-1), yt.reshape(-1)
-        whole = xf.size - xf.size % zeros.size  # full rows of the zero row's length, then the rest
-        rows = (-1, zeros.size)
-        np.maximum(xf[:whole].reshape(rows), zeros, out=yf[:whole].reshape(rows))
-        np.maximum(xf[whole:], zeros[:xf.size - whole], out=yf[whole:])
+
+        def piece(i: tuple[slice, ...]) -> None:
+            xf, yf = xt[i].reshape(-1), yt[i].reshape(-1)   # one block of memory each
+            whole = xf.size - xf.size % zeros.size  # full zero-row lengths, then the rest
+            rows = (-1, zeros.size)
+            np.maximum(xf[:whole].reshape(rows), zeros, out=yf[:whole].reshape(rows))
+            np.maximum(xf[whole:], zeros[:xf.size - whole], out=yf[whole:])
+
+        parallel.map_slices(piece, xt)
         return yt
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         """dx = dy where y > 0, else 0."""
         y = self._cached(self._cache)
         # A product with the boolean mask is ~10x faster than np.where on large arrays.
-        return dy * (y > 0)
+        pieces = parallel.slices(y)
+        if len(pieces) == 1 or np.shape(dy) != y.shape:
+            return dy * (y > 0)
+        dx = np.empty_like(y, dtype=np.result_type(dy, y))  # y's memory order
+        parallel.run(lambda k, w: np.multiply(dy[pieces[k]], y[pieces[k]] > 0,
+                                              out=dx[pieces[k]]), len(pieces))
+        return dx
 
 
 class LeakyReLU(_Elementwise):

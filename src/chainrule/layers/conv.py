@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from .. import parallel
 from ..backend import RNGLike
 from ._im2col import (
     Pads,
@@ -164,10 +165,15 @@ class Conv2d(WeightedLayer):
         if self._bias_row:  # [W₂ | b] against col's row of ones: the GEMM adds the bias
             W2 = np.concatenate([W2, self.bias.data[:, None]], axis=1)
         y = np.empty((o, ho * wo * n), dtype=W.dtype)
-        for s, col in self._col_bands(xp, ho, wo):
+        bands = self._bands(xp, ho, wo)
+
+        def band(i: int, worker: int) -> None:  # writes y's columns of band i only
+            s, col = self._col_band(xp, wo, bands[i], bands[0][1], worker)
             np.matmul(W2, col, out=y[:, s])
             if self.bias is not None and not self._bias_row:  # 1×1 shortcut: col has no ones
                 y[:, s] += self.bias.data[:, None]
+
+        parallel.run(band, len(bands), self._shared(xp, ho, wo))
         self._xp, self._geom = xp, (x.shape, pads, ho, wo)
         return to_nchw(y.reshape(o, ho, wo, n))
 
@@ -181,26 +187,42 @@ class Conv2d(WeightedLayer):
         """Does col carry a row of ones for the bias (all but the pointwise shortcut)?"""
         return self.bias is not None and not self._pointwise
 
-    def _col_bands(self, xp: np.ndarray, ho: int, wo: int) -> Iterator[tuple[slice, np.ndarray]]:
-        """(column slice, im2col of that band of output rows) for bands of ≈ _BAND_BYTES; with
+    def _bands(self, xp: np.ndarray, ho: int, wo: int) -> list[tuple[int, int]]:
+        """Bands of output rows (start, stop) whose im2col is ≈ _BAND_BYTES each, and, when
+        the product is large enough to share out, at least two per worker thread (so the
+        workers share them evenly); one band for the pointwise shortcut."""
+        if self._pointwise:
+            return [(0, ho)]
+        c, n = xp.shape[0], xp.shape[3]
+        k = c * self.kernel_size[0] * self.kernel_size[1] + int(self._bias_row)
+        by_size = -(-k * wo * n * xp.itemsize * ho // _BAND_BYTES)
+        workers = parallel.workers() if self._shared(xp, ho, wo) else 1
+        return parallel.split(ho, max(by_size, 2 * workers))
+
+    def _shared(self, xp: np.ndarray, ho: int, wo: int) -> bool:
+        """Is the product big enough (≥ 4·MIN_MACS multiply-adds) to share among threads?"""
+        c, n = xp.shape[0], xp.shape[3]
+        k = c * self.kernel_size[0] * self.kernel_size[1]
+        return k * self.out_channels * ho * wo * n >= 4 * parallel.MIN_MACS
+
+    def _col_band(self, xp: np.ndarray, wo: int, rows: tuple[int, int], widest: int,
+                  worker: int) -> tuple[slice, np.ndarray]:
+        """(column slice, im2col of output rows ``rows``) in ``worker``'s scratch buffer; with
         a bias, col's last row is all ones."""
         c, _, _, n = xp.shape
         (kh, kw), (sh, sw) = self.kernel_size, self.stride
         if self._pointwise:
-            yield slice(None), xp.reshape(c, -1)
-            return
+            return slice(None), xp.reshape(c, -1)
         k, row = c * kh * kw, wo * n  # GEMM depth (without the ones); columns per output row
         ones = int(self._bias_row)
-        bands = min(ho, -(-(k + ones) * row * xp.itemsize * ho // _BAND_BYTES))
-        rows = -(-ho // bands)
-        buf = workspace(self, "_col_buf", ((k + ones) * rows * row,), xp.dtype)
-        for a in range(0, ho, rows):
-            b = min(a + rows, ho)
-            col = buf[:(k + ones) * (b - a) * row].reshape(k + ones, -1)
-            im2col(xp[:, a * sh:], kh, kw, sh, sw, b - a, wo,
-                   col[:k].reshape(c, kh, kw, b - a, wo, n))
-            col[k:] = 1
-            yield slice(a * row, b * row), col
+        a, b = rows
+        size = (k + ones) * (b - a) * row
+        # Sized for the tallest band (parallel.split makes the first one the tallest).
+        buf = workspace(self, f"_col_buf{worker}", ((k + ones) * widest * row,), xp.dtype)
+        col = buf[:size].reshape(k + ones, -1)
+        im2col(xp[:, a * sh:], kh, kw, sh, sw, b - a, wo, col[:k].reshape(c, kh, kw, b - a, wo, n))
+        col[k:] = 1
+        return slice(a * row, b * row), col
 
     def backward(self, dy: np.ndarray) -> np.ndarray | None:
         """Add dy₂·colᵀ to W.grad and Σ dy to b.grad; return col2im(W₂ᵀ·dy₂) inside x."""
@@ -215,19 +237,33 @@ class Conv2d(WeightedLayer):
         # col is rebuilt band by band and used while in cache (cheaper than storing it);
         # (col₂·dy₂ᵀ)ᵀ, not dy₂·col₂ᵀ: OpenBLAS runs this orientation ~20% faster here.
         k = W[0].size
-        dW2t = np.zeros((k + int(self._bias_row), o), dtype=W.dtype)
-        for s, col in self._col_bands(xp, ho, wo):
-            dW2t += col @ dy2[:, s].T
+        bands = self._bands(xp, ho, wo)
+        parts = np.empty((len(bands), k + int(self._bias_row), o), dtype=W.dtype)
+
+        def weight_band(i: int, worker: int) -> None:  # band i's share of dW₂ᵀ, in parts[i]
+            s, col = self._col_band(xp, wo, bands[i], bands[0][1], worker)
+            np.matmul(col, dy2[:, s].T, out=parts[i])
+
+        if self.input_grad:  # the dW bands and the dx bands share one parallel pass
+            dx, dx_bands, dx_band = self._input_gradient(dy2, (n, c, h, w), (pt, pl), ho, wo)
+            parallel.run(lambda i, w: weight_band(i, w) if i < len(bands)
+                         else dx_band(dx_bands[i - len(bands)], w), len(bands) + len(dx_bands),
+                         self._shared(xp, ho, wo))
+        else:
+            parallel.run(weight_band, len(bands), self._shared(xp, ho, wo))
+        dW2t = parts[0]
+        for p in parts[1:]:  # summed in band order: the same bits whichever thread ran a band
+            dW2t += p
         self.weight.grad += dW2t[:k].T.reshape(W.shape)
         if self.bias is not None:  # col's row of ones gave Σ dy as dW2t's last row
             self.bias.grad += dW2t[k] if self._bias_row else dy2.sum(axis=1)
-        if not self.input_grad:
-            return None
-        return to_nchw(self._input_gradient(dy2, (n, c, h, w), (pt, pl), ho, wo))
+        return to_nchw(dx) if self.input_grad else None
 
     def _input_gradient(self, dy2: np.ndarray, shape: tuple[int, ...], pads: tuple[int, int],
-                        ho: int, wo: int) -> np.ndarray:
-        """Internal dx (C, H, W, N): col2im of ``dcol = W₂ᵀ·dy₂``, split by axis, in row bands.
+                        ho: int, wo: int) -> tuple[np.ndarray, list[int], Callable]:
+        """Internal dx (C, H, W, N) to fill: col2im of ``dcol = W₂ᵀ·dy₂``, split by axis, in
+        bands of input rows. Returns ``(dx, starts, band)``: ``band(a, worker)`` fills dx's
+        rows from ``a`` (in ``worker``'s scratch), for each ``a`` in ``starts``.
 
         Kernel row i sends output row h to input row ``r = h·sh + i − pt``, so
         ``dxw[(c, j), r] = Σ_i W_iᵀ·dy₂[:, h]`` over the (i, h) that land on r. Per band of
@@ -252,8 +288,9 @@ class Conv2d(WeightedLayer):
         W = self.weight.data
         o, ck, row = self.out_channels, c * kw, wo * n
         dy3 = dy2.reshape(o, ho, row)
-        rows = max(1, min(h, _DX_BAND_BYTES // (ck * row * W.itemsize)))
-        dxw = workspace(self, "_dxw_buf", (ck, rows, row), W.dtype)
+        workers = parallel.workers() if self._shared(self._xp, ho, wo) else 1
+        rows = max(1, min(h, _DX_BAND_BYTES // (ck * row * W.itemsize),
+                          -(-h // (2 * workers))))   # ≥ 2 bands per worker
         if sh == 1:
             wt = W[:, :, ::-1].transpose(1, 3, 0, 2).reshape(ck, o * kh)  # (c, j) × (o, i')
             top = max(0, kh - 1 - pt)  # zero rows above dy in dyp
@@ -261,22 +298,24 @@ class Conv2d(WeightedLayer):
             dyp[:, :top] = 0
             dyp[:, top:top + ho] = dy3
             dyp[:, top + ho:] = 0
-            dyrows = workspace(self, "_dyrows_buf", (o * kh * rows * row,), W.dtype)
         else:
             wr = W.transpose(2, 1, 3, 0).reshape(kh, ck, o)  # W_iᵀ, rows (c, j)
-            dcol = workspace(self, "_dcol_buf", (ck, (rows - 1) // sh + 1, row), W.dtype)
         dx = np.empty((c, h, w, n), dtype=W.dtype)
         cols = landings(w, pl, kw, sw, wo)
         cfirst = full_landing(cols, wo, w)
         cols.pop(cfirst, None)
-        for a in range(0, h, rows):
+        def band(a: int, worker: int) -> None:  # dx rows a … a + nr only
+            dxw = workspace(self, f"_dxw_buf{worker}", (ck, rows, row), W.dtype)
             band = dxw[:, :min(rows, h - a)]
             nr = band.shape[1]
             if sh == 1:
-                d = dyrows[:o * kh * nr * row].reshape(o, kh, 1, nr, 1, row)
+                d = workspace(self, f"_dyrows_buf{worker}", (o * kh * rows * row,), W.dtype)
+                d = d[:o * kh * nr * row].reshape(o, kh, 1, nr, 1, row)
                 im2col(dyp[:, a + pt - kh + 1 + top:, None], kh, 1, 1, 1, nr, 1, d)
                 np.matmul(wt, d.reshape(o * kh, -1), out=band.reshape(ck, -1))
             else:
+                dcol = workspace(self, f"_dcol_buf{worker}", (ck, (rows - 1) // sh + 1, row),
+                                 W.dtype)
                 self._strided_rows(band, wr, dy3, dcol, pt + a, ho)
             band5 = band.reshape(c, kw, nr, wo, n)
             out = dx[:, a:a + nr]
@@ -286,7 +325,8 @@ class Conv2d(WeightedLayer):
                 out[...] = band5[:, cfirst]
             for j, (src, dst) in cols.items():
                 out[:, :, dst] += band5[:, j, :, src]
-        return dx
+
+        return dx, list(range(0, h, rows)), band
 
     def _strided_rows(self, band: np.ndarray, wr: np.ndarray, dy3: np.ndarray,
                       dcol: np.ndarray, offset: int, ho: int) -> None:

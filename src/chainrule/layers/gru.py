@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import parallel
 from ._recurrent_base import RecurrentBase
 from ._sequence import _Plan, carry, chunk_steps, feature_major
 
@@ -172,7 +173,8 @@ class GRU(RecurrentBase):
                 dot(wh.data, dr[step, :, :bsz], out=zb)
                 np.add(zb, tb, out=dh)
         dr = feature_major(dr)
-        wh.grad += np.dot(feature_major(s[:t]).reshape(h, t * n), dr.reshape(3 * h, t * n).T)
+        wh.grad += parallel.matmul(feature_major(s[:t]).reshape(h, t * n),
+                                   dr.reshape(3 * h, t * n).T)
         if bhn is not None:
             bhn.grad += dr[2 * h:].reshape(h, t * n).sum(axis=1)
         dr[2 * h:] = dan.transpose(1, 0, 2)         # now dA = [da_r da_z da_n]: the input side

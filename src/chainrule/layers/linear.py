@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import parallel
 from ..backend import RNGLike
 from ._weighted import WeightedLayer
 
@@ -36,6 +37,8 @@ class Linear(WeightedLayer):
     Sequential model's first layer for the duration of training.
 
     Reduction: none. The loss carries the 1/N; this layer sums over the batch.
+    The three products go through ``chainrule.parallel.matmul``: large ones are shared among
+    chainrule's threads by output rows (never by the summed batch axis of ``xᵀ·dy``).
     Input of another dtype is cast to the weight's dtype, so a float32 layer stays float32.
     """
 
@@ -60,22 +63,22 @@ class Linear(WeightedLayer):
         if x.dtype != W.dtype:
             x = x.astype(W.dtype)
         self._x = x
-        y = x @ W
+        y = parallel.matmul(x.reshape(-1, self.in_features), W)
         if self.bias is not None:
             y += self.bias.data
-        return y
+        return y.reshape(*x.shape[:-1], self.out_features)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         """Add xᵀ·dy to W.grad and Σ dy to b.grad; return dy·Wᵀ."""
         x = self._cached(self._x)
         x2 = x.reshape(-1, self.in_features)
         dy2 = dy.reshape(-1, self.out_features)
-        self.weight.grad += x2.T @ dy2
+        self.weight.grad += parallel.matmul(x2.T, dy2)
         if self.bias is not None:
             self.bias.grad += dy2.sum(axis=0)
         if not self.input_grad:
             return None
-        return dy @ self.weight.data.T
+        return parallel.matmul(dy2, self.weight.data.T).reshape(*dy.shape[:-1], self.in_features)
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         if input_shape[-1] != self.in_features:

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import parallel
 from ._recurrent_base import RecurrentBase
 from ._sequence import _Plan, carry, chunk_steps, feature_major
 
@@ -190,5 +191,6 @@ class LSTM(RecurrentBase):
                     dot(wh.data, da[step, :, :bsz], out=z)
                     ch[:, :bsz] = z
         da = feature_major(da)
-        wh.grad += np.dot(feature_major(s[:t]).reshape(h, t * n), da.reshape(4 * h, t * n).T)
+        wh.grad += parallel.matmul(feature_major(s[:t]).reshape(h, t * n),
+                                   da.reshape(4 * h, t * n).T)
         return da, [ch.T.copy(), cc.T.copy()]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import parallel
 from ..core import Module
 from ._im2col import (
     as_float,
@@ -134,12 +135,29 @@ class MaxPool2d(_Pool2d):
     """
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
-        """y = window-wise max; remembers which offset won."""
+        """y = window-wise max; remembers which offset won (channel bands share the work)."""
         xp, ho, wo = self._prepare(x, -np.inf)
+        kh, kw = self.kernel_size
+        c, n = xp.shape[0], xp.shape[3]
+        y = np.empty((c, ho, wo, n), dtype=xp.dtype)
+        arg = np.empty(y.shape, dtype=np.uint8 if kh * kw <= 256 else np.int32)
+        bands = parallel.ranges(c, xp.size)
+
+        def band(i: int, worker: int) -> None:  # channels a … b of y and arg only
+            a, b = bands[i]
+            self._max_band(xp[a:b], y[a:b], arg[a:b], ho, wo)
+
+        parallel.run(band, len(bands))
+        self._arg, self._out_hw = arg, (ho, wo)
+        return to_nchw(y)
+
+    def _max_band(self, xp: np.ndarray, out: np.ndarray, arg: np.ndarray, ho: int,
+                  wo: int) -> None:
+        """Window maxima of internal ``xp`` into ``out``, and the winning offsets into ``arg``."""
         (kh, kw), (sh, sw) = self.kernel_size, self.stride
         y = window(xp, 0, 0, sh, sw, ho, wo).copy()
         m = np.empty_like(y)
-        arg = np.zeros(y.shape, dtype=np.uint8 if kh * kw <= 256 else np.int32)
+        arg.fill(0)
         better = np.empty(y.shape, dtype=bool)
         step = np.empty(y.shape, dtype=arg.dtype)
         for k in range(1, kh * kw):
@@ -155,25 +173,30 @@ class MaxPool2d(_Pool2d):
             # are ~20× slower).
             np.multiply(better.view(np.uint8), arg.dtype.type(k), out=step)
             np.maximum(arg, step, out=arg)
-        self._arg, self._out_hw = arg, (ho, wo)
-        return to_nchw(y)
+        out[...] = y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        """Route each dy to its window's (first) argmax."""
+        """Route each dy to its window's (first) argmax (channel bands share the work)."""
         arg = self._cached(self._arg)
         ho, wo = self._out_hw
         g = self._internal_dy(dy, ho, wo)
         (kh, kw), (sh, sw) = self.kernel_size, self.stride
         overlap = sh < kh or sw < kw
         dxp = self._new_dxp(g.dtype, zero=overlap or not self._tiles(ho, wo))
-        won = np.empty(arg.shape, dtype=bool)
-        for k in range(kh * kw):
-            np.equal(arg, k, out=won)
-            dst = window(dxp, k // kw, k % kw, sh, sw, ho, wo)
-            if overlap:
-                dst += g * won
-            else:  # each input element lies in at most one window: write, don't add
-                np.multiply(g, won, out=dst)  # (dxp needs no zeroing when windows tile it)
+        bands = parallel.ranges(dxp.shape[0], dxp.size)
+
+        def band(i: int, worker: int) -> None:  # channels a … b of dxp only
+            a, b = bands[i]
+            won = np.empty(arg[a:b].shape, dtype=bool)
+            for k in range(kh * kw):
+                np.equal(arg[a:b], k, out=won)
+                dst = window(dxp[a:b], k // kw, k % kw, sh, sw, ho, wo)
+                if overlap:
+                    dst += g[a:b] * won
+                else:  # each input element lies in at most one window: write, don't add
+                    np.multiply(g[a:b], won, out=dst)  # (no zeroing when windows tile dxp)
+
+        parallel.run(band, len(bands))
         return self._crop(dxp)
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import parallel
 from ._recurrent_base import RecurrentBase
 from ._sequence import _Plan, carry, feature_major
 
@@ -106,7 +107,8 @@ class RNN(RecurrentBase):
                 np.dot(wh.data, dat, out=z)
                 ch[:, :bsz] = z
         da = feature_major(da)
-        wh.grad += np.dot(feature_major(s[:t]).reshape(h, t * n), da.reshape(h, t * n).T)
+        wh.grad += parallel.matmul(feature_major(s[:t]).reshape(h, t * n),
+                                   da.reshape(h, t * n).T)
         return da, [ch.T.copy()]
 
     def extra_repr(self) -> str:

@@ -3,7 +3,7 @@
 The same MLP trained by a reference library from chainrule's initial weights and on
 chainrule's mini-batches: ``_torch`` (PyTorch autograd with ``torch.optim``), ``_keras``
 (Keras 3 on its PyTorch backend; ``_import_keras`` says whether it can run), the shared
-training/scoring loop ``_reference``, and ``blas_threads`` (NumPy's BLAS pool size, so
+training/scoring loop ``_reference``, and ``blas_threads`` (chainrule's thread count, so
 PyTorch is given the same number of CPU threads as chainrule).
 """
 
@@ -121,8 +121,8 @@ def _keras(keras: Any, opt_name: str, cfg: Config, data: dict, init_state: dict,
 
 
 def blas_threads() -> int:
-    """Threads of NumPy's BLAS pool (threadpoolctl; 1 when it reports none)."""
-    from threadpoolctl import threadpool_info
+    """The threads chainrule computes with (``chainrule.get_num_threads``; its BLAS calls run
+    single-threaded inside them)."""
+    from ...threads import get_num_threads
 
-    counts = [int(i["num_threads"]) for i in threadpool_info() if i.get("user_api") == "blas"]
-    return max(counts) if counts else 1
+    return get_num_threads()
