@@ -85,3 +85,31 @@ def run_worker(script: str, kind: str, args, weights: str, layers: bool,
     cmd += ["--layers"] if layers else []
     out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
+
+
+def thread_counts(text: str) -> list[int]:
+    """``"1,2"`` → ``[1, 2]``: the thread counts a benchmark runs both frameworks at."""
+    counts = [int(t) for t in str(text).split(",") if t.strip()]
+    if not counts or min(counts) < 1:
+        raise SystemExit(f"--threads needs positive thread counts, e.g. 1,2; got {text!r}")
+    return counts
+
+
+def scaling_lines(label: str, times: dict[int, dict[str, list[float]]]) -> list[str]:
+    """Per thread count: both frameworks' median, their ratio, the median of the back-to-back
+    ratios, and each framework's scaling (median time at the fewest threads / at this count).
+
+    ``times[threads][framework]`` lists the repetitions' times (chainrule's and torch's
+    repetition r ran back to back)."""
+    lines, base = [], min(times)
+    med = {n: {k: statistics.median(v) for k, v in fw.items()} for n, fw in times.items()}
+    for n, fw in sorted(times.items()):
+        paired = statistics.median(c / t for c, t in zip(fw["chainrule"], fw["torch"]))
+        mc, mt = med[n]["chainrule"], med[n]["torch"]
+        lines.append(f"{label} {n:>7} {mc:>12.4g} {mt:>10.4g} {mc / mt:>6.2f} {paired:>7.2f} "
+                     f"{med[base]['chainrule'] / mc:>15.2f} {med[base]['torch'] / mt:>11.2f}")
+    return lines
+
+
+SCALING_HEADER = (f"{'threads':>7} {'chainrule':>12} {'torch':>10} {'ratio':>6} {'paired':>7} "
+                  f"{'chainrule scaling':>15} {'torch scaling':>11}")

@@ -13,8 +13,11 @@ Method
   reports the median over repetitions and the ratio of medians, and the report adds the
   ratio of each repetition's back-to-back pair and their median (steadier on a shared
   machine, where one repetition can be slowed by 20%).
-* Thread count (default 1) is set for both: threadpoolctl for NumPy's BLAS, and
-  ``torch.set_num_threads`` for PyTorch; OMP/OPENBLAS/MKL env variables too.
+* Thread counts (``--threads``, default 1 and 2) are set for both: ``chainrule.num_threads``
+  (chainrule's own pool of workers, NumPy's BLAS pinned to one thread inside them) and
+  ``torch.set_num_threads``; OMP/OPENBLAS/MKL env variables too. Every repetition runs both
+  frameworks at every count; the scaling table gives each framework's median time at the
+  first count over its median at this count, beside the ratio.
 * A training step is zero_grad, forward, loss, backward, SGD update. chainrule runs it
   through ``chainrule.train.fit`` with ``chainrule.optim.SGD``; PyTorch with its usual loop.
   Neither side computes the gradient of the input images: ``fit`` switches the first layer's
@@ -36,7 +39,7 @@ Method
   this project's AMD EPYC (Zen 4, AVX-512), OpenBLAS 0.3.31 picks its Intel SkylakeX kernel,
   which runs the small-M products of this network markedly slower than its ``Zen`` kernel.
 
-Run: ``.venv/bin/python benchmarks/bench_cnn.py [--reps 3] [--threads 1] [--samples N]
+Run: ``.venv/bin/python benchmarks/bench_cnn.py [--reps 3] [--threads 1,2] [--samples N]
 [--openblas-coretype Zen]``
 """
 
@@ -50,7 +53,17 @@ import tempfile
 import time
 
 import numpy as np
-from _worker import blas_name, peak_mb, per_layer, rss_mb, run_worker, torch_epoch
+from _worker import (
+    SCALING_HEADER,
+    blas_name,
+    peak_mb,
+    per_layer,
+    rss_mb,
+    run_worker,
+    scaling_lines,
+    thread_counts,
+    torch_epoch,
+)
 
 N_TRAIN, BATCH, LR = 60_000, 64, 0.01
 
@@ -85,8 +98,7 @@ def build_chainrule():
 
 
 def worker_chainrule(args) -> dict:
-    from threadpoolctl import threadpool_limits
-
+    import chainrule as cr
     from chainrule.data import DataLoader
     from chainrule.losses import SoftmaxCrossEntropy
     from chainrule.optim import SGD
@@ -96,7 +108,7 @@ def worker_chainrule(args) -> dict:
     model = build_chainrule()
     model.load_state_dict(dict(np.load(args.weights)))
     loss = SoftmaxCrossEntropy()
-    with threadpool_limits(args.threads):
+    with cr.num_threads(args.threads):
         fit(model, loss, SGD(model.parameters(), lr=LR),
             DataLoader(x[:10 * BATCH], y[:10 * BATCH], BATCH, shuffle=False), epochs=1,
             metrics=None)
@@ -153,8 +165,10 @@ def worker_torch(args) -> dict:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--reps", type=int, default=3, help="timed epochs per framework (interleaved)")
-    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--reps", type=int, default=3, help="timed epochs per framework and thread "
+                   "count (interleaved)")
+    p.add_argument("--threads", default="1,2",
+                   help="thread counts, comma-separated; both frameworks run at each")
     p.add_argument("--samples", type=int, default=N_TRAIN, help="images per timed epoch")
     p.add_argument("--openblas-coretype", metavar="NAME",
                    help="set OPENBLAS_CORETYPE for both workers (e.g. Zen, Haswell); default: "
@@ -164,7 +178,9 @@ def main() -> None:
     p.add_argument("--layers", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
     args.samples = max(BATCH, min(args.samples, N_TRAIN))
+    counts = thread_counts(args.threads)
     if args.worker:
+        args.threads = counts[0]
         result = (worker_chainrule if args.worker == "chainrule" else worker_torch)(args)
         print(json.dumps(result))
         return
@@ -172,52 +188,59 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         weights = os.path.join(tmp, "init.npz")
         np.savez(weights, **build_chainrule().state_dict())
-        runs: dict[str, list[dict]] = {"chainrule": [], "torch": []}
+        runs = {n: {"chainrule": [], "torch": []} for n in counts}
         for r in range(args.reps):
-            for kind in ("chainrule", "torch") if r % 2 == 0 else ("torch", "chainrule"):
-                last = kind == "chainrule" and r == args.reps - 1   # per-layer breakdown
-                runs[kind].append(run_worker(__file__, kind, args, weights, layers=last,
-                                             extra=["--samples", str(args.samples)]))
-    report(args, runs)
+            for n in counts if r % 2 == 0 else counts[::-1]:
+                for kind in ("chainrule", "torch") if r % 2 == 0 else ("torch", "chainrule"):
+                    last = kind == "chainrule" and r == args.reps - 1   # per-layer breakdown
+                    runs[n][kind].append(run_worker(
+                        __file__, kind, argparse.Namespace(**{**vars(args), "threads": n}),
+                        weights, layers=last, extra=["--samples", str(args.samples)]))
+    report(args, counts, runs)
 
 
-def report(args, runs: dict[str, list[dict]]) -> None:
+def report(args, counts: list[int], runs: dict[int, dict[str, list[dict]]]) -> None:
     scale = N_TRAIN / args.samples
-    print(f"data: {runs['chainrule'][0]['source']}")
-    print(f"threads: {args.threads}   batch {BATCH}   float32   SGD lr {LR}   reps {args.reps} "
+    first = runs[counts[0]]
+    print(f"data: {first['chainrule'][0]['source']}")
+    print(f"threads: {counts}   batch {BATCH}   float32   SGD lr {LR}   reps {args.reps} "
           f"(interleaved, fresh process each)")
     coretype = os.environ.get("OPENBLAS_CORETYPE") if args.openblas_coretype is None \
         else args.openblas_coretype
-    print(f"NumPy BLAS: {runs['chainrule'][0]['blas']}   (OPENBLAS_CORETYPE: "
+    print(f"NumPy BLAS: {first['chainrule'][0]['blas']}   (OPENBLAS_CORETYPE: "
           f"{coretype or 'not set, autodetected'})")
     if args.samples < N_TRAIN:
         print(f"timed {args.samples} images per epoch; seconds/epoch EXTRAPOLATED ×{scale:.2f} "
               f"to {N_TRAIN}")
     print("first conv computes dx: no (fit switches it off; PyTorch skips it too)\n")
-    med = {}
-    print(f"{'framework':<10} {'s/epoch (median)':>17} {'all reps':>24} {'peak RSS MB':>12} "
-          f"{'training overhead MB':>21} {'mean loss':>10}")
-    for kind, rs in runs.items():
-        secs = [r["seconds"] * scale for r in rs]
-        med[kind] = statistics.median(secs)
-        peak = max(r["peak_mb"] for r in rs)
-        over = max(r["peak_mb"] - r["base_mb"] for r in rs)
-        print(f"{kind:<10} {med[kind]:>17.2f} {' '.join(f'{s:.2f}' for s in secs):>24} "
-              f"{peak:>12.0f} {over:>21.0f} {rs[-1]['loss']:>10.4f}")
-    print(f"\nratio chainrule / PyTorch (median s/epoch): {med['chainrule'] / med['torch']:.2f}")
-    # Repetition r of each framework ran back to back, so their ratio shares the machine's
-    # load at that moment; the median of these paired ratios is the steadier figure.
-    paired = [c["seconds"] / t["seconds"] for c, t in zip(runs["chainrule"], runs["torch"])]
-    print(f"paired ratios, repetition by repetition: {' '.join(f'{r:.2f}' for r in paired)}   "
-          f"median {statistics.median(paired):.2f}")
-    layers = runs["chainrule"][-1]["layers"]
-    if layers:
-        print("\nchainrule per layer (median ms per batch of 64, last repetition):")
-        print(f"  {'layer':<72} {'forward':>8} {'backward':>9}")
-        for name, (f, b) in layers.items():
-            print(f"  {name[:72]:<72} {f:>8.2f} {b:>9.2f}")
-        print(f"  {'total':<72} {sum(v[0] for v in layers.values()):>8.2f} "
-              f"{sum(v[1] for v in layers.values()):>9.2f}")
+    print(f"{'framework':<10} {'threads':>7} {'s/epoch (median)':>17} {'all reps':>24} "
+          f"{'peak RSS MB':>12} {'training overhead MB':>21} {'mean loss':>10}")
+    for n in counts:
+        for kind, rs in runs[n].items():
+            secs = [r["seconds"] * scale for r in rs]
+            peak = max(r["peak_mb"] for r in rs)
+            over = max(r["peak_mb"] - r["base_mb"] for r in rs)
+            print(f"{kind:<10} {n:>7} {statistics.median(secs):>17.2f} "
+                  f"{' '.join(f'{s:.2f}' for s in secs):>24} {peak:>12.0f} {over:>21.0f} "
+                  f"{rs[-1]['loss']:>10.4f}")
+    # Repetition r of each framework ran back to back, so their ratio ("paired") shares the
+    # machine's load at that moment: the steadier figure on a shared machine.
+    print(f"\nseconds per epoch; scaling = median time at {counts[0]} thread(s) / at this count")
+    print(SCALING_HEADER)
+    times = {n: {k: [r["seconds"] * scale for r in rs] for k, rs in fw.items()}
+             for n, fw in runs.items()}
+    for line in scaling_lines("", times):
+        print(line[1:])
+    for n in counts:
+        layers = runs[n]["chainrule"][-1]["layers"]
+        if layers:
+            print(f"\nchainrule per layer at {n} thread(s) (median ms per batch of 64, last "
+                  "repetition):")
+            print(f"  {'layer':<72} {'forward':>8} {'backward':>9}")
+            for name, (f, b) in layers.items():
+                print(f"  {name[:72]:<72} {f:>8.2f} {b:>9.2f}")
+            print(f"  {'total':<72} {sum(v[0] for v in layers.values()):>8.2f} "
+                  f"{sum(v[1] for v in layers.values()):>9.2f}")
 
 
 if __name__ == "__main__":

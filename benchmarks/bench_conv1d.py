@@ -69,8 +69,7 @@ def build_chainrule():
 
 
 def worker_chainrule(args) -> dict:
-    from threadpoolctl import threadpool_limits
-
+    import chainrule as cr
     from chainrule.data import DataLoader
     from chainrule.losses import SoftmaxCrossEntropy
     from chainrule.optim import SGD
@@ -80,7 +79,7 @@ def worker_chainrule(args) -> dict:
     model = build_chainrule()
     model.load_state_dict(dict(np.load(args.weights)))
     loss = SoftmaxCrossEntropy()
-    with threadpool_limits(args.threads):
+    with cr.num_threads(args.threads):
         fit(model, loss, SGD(model.parameters(), lr=LR),
             DataLoader(x[:10 * BATCH], y[:10 * BATCH], BATCH, shuffle=False), epochs=1,
             metrics=None)

@@ -1,6 +1,6 @@
 """Train the 784-100(sigmoid)-50(ReLU)-10 MLP in chainrule and in PyTorch CPU, side by side.
 
-    python benchmarks/bench_mlp.py [--threads 1] [--repeats 3] [--batch-sizes 32,128,512]
+    python benchmarks/bench_mlp.py [--threads 1,2] [--repeats 3] [--batch-sizes 32,128,512]
 
 Method
 ------
@@ -11,10 +11,12 @@ Method
 * chainrule trains through its one loop, ``chainrule.train.fit`` (no callbacks, no validation);
   PyTorch runs the canonical loop (zero_grad, forward, cross_entropy, backward, step) and reads
   ``loss.item()`` every step, as ``fit`` does to log the running loss.
-* Repetitions are interleaved (chainrule, torch, chainrule, torch, ...) under one thread
-  count for both (threadpoolctl for NumPy's BLAS, ``torch.set_num_threads``); the table gives
-  the median seconds per epoch and the ratio of medians. The machine is shared and noisy:
-  read the ratio, not the absolute times.
+* Every repetition runs both frameworks at each thread count of ``--threads`` (default 1 and
+  2; ``chainrule.num_threads`` and ``torch.set_num_threads``), back to back, the order of
+  the counts alternating between repetitions. The table gives per count the median seconds
+  per epoch, the ratio of medians, the median of the back-to-back ratios, and each
+  framework's scaling (its median time at the first count / at this count). The machine is
+  shared and noisy: read the ratios, not the absolute times.
 * Peak memory: each framework trains one epoch in its own fresh subprocess, where a thread
   samples the resident set (/proc/self/statm) every millisecond; the table gives the peak
   during training minus the resident set just before it (after imports and data loading),
@@ -26,13 +28,13 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import statistics
 import subprocess
 import sys
 import threading
 import time
 
 import numpy as np
+from _worker import SCALING_HEADER, scaling_lines, thread_counts
 
 N_SAMPLES, N_FEATURES, N_CLASSES = 60_000, 784, 10
 LR = 0.1
@@ -164,44 +166,48 @@ def child(framework: str, batch_size: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--threads", default="1,2",
+                    help="thread counts, comma-separated; both frameworks run at each")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--batch-sizes", default="32,128,512")
     ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     import torch
-    from threadpoolctl import threadpool_limits
 
-    torch.set_num_threads(args.threads)
+    import chainrule as cr
+
+    counts = thread_counts(args.threads)
     batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
-    with threadpool_limits(limits=args.threads):
-        if args.child:
+    if args.child:
+        torch.set_num_threads(counts[0])
+        with cr.num_threads(counts[0]):
             child(args.child, batch_sizes[0])
-            return
-        x, y, source = load_data()
-        print(f"data: {source}; {len(x)} samples; threads: {args.threads}; "
-              f"repeats: {args.repeats} (interleaved); "
-              f"torch {torch.__version__}, numpy {np.__version__}")
-        print(f"{'batch':>6} {'chainrule s/epoch':>18} {'torch s/epoch':>14} {'ratio':>7}"
-              f" {'chainrule MiB':>14} {'torch MiB':>10}")
-        for bs in batch_sizes:
-            cr_model = make_chainrule(0)
-            t_model = make_torch(cr_model)
-            times: dict[str, list[float]] = {"chainrule": [], "torch": []}
-            for r in range(args.repeats + 1):  # the first, warm-up round is discarded
-                order = np.random.default_rng(100 + r).permutation(len(x))
-                tc = epoch_chainrule(cr_model, x, y, bs, order)
-                tt = epoch_torch(t_model, x, y, bs, order)
+        return
+    x, y, source = load_data()
+    print(f"data: {source}; {len(x)} samples; threads: {counts}; repeats: {args.repeats} "
+          f"(interleaved, after one warm-up); torch {torch.__version__}, numpy {np.__version__}")
+    print(f"seconds per epoch; scaling = median time at {counts[0]} thread(s) / at this count")
+    print(f"{'batch':>6} {SCALING_HEADER} {'chainrule MiB':>14} {'torch MiB':>10}")
+    for bs in batch_sizes:
+        cr_model = make_chainrule(0)
+        t_model = make_torch(cr_model)
+        times = {n: {"chainrule": [], "torch": []} for n in counts}
+        for r in range(args.repeats + 1):  # the first, warm-up round is discarded
+            order = np.random.default_rng(100 + r).permutation(len(x))
+            for n in counts if r % 2 == 0 else counts[::-1]:
+                torch.set_num_threads(n)
+                with cr.num_threads(n):
+                    tc = epoch_chainrule(cr_model, x, y, bs, order)
+                    tt = epoch_torch(t_model, x, y, bs, order)
                 if r:
-                    times["chainrule"].append(tc)
-                    times["torch"].append(tt)
-            mc, mt = statistics.median(times["chainrule"]), statistics.median(times["torch"])
-            mem = ("", "") if args.no_memory else (
-                f"{peak_memory('chainrule', bs, args.threads):.1f}",
-                f"{peak_memory('torch', bs, args.threads):.1f}")
-            print(f"{bs:>6} {mc:>18.3f} {mt:>14.3f} {mc / mt:>7.2f} {mem[0]:>14} {mem[1]:>10}",
-                  flush=True)
+                    times[n]["chainrule"].append(tc)
+                    times[n]["torch"].append(tt)
+        mem = ("", "") if args.no_memory else (
+            f"{peak_memory('chainrule', bs, counts[0]):.1f}",
+            f"{peak_memory('torch', bs, counts[0]):.1f}")
+        for i, line in enumerate(scaling_lines(f"{bs:>6}", times)):
+            print(line + (f" {mem[0]:>14} {mem[1]:>10}" if i == 0 else ""), flush=True)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Train the same LSTM and GRU in chainrule and in PyTorch CPU, side by side: time per training
 step and memory.
 
-    python benchmarks/bench_rnn.py [--threads 1] [--repeats 5] [--steps 10] [--cells lstm,gru]
+    python benchmarks/bench_rnn.py [--threads 1,2] [--repeats 5] [--steps 10] [--cells lstm,gru]
 
 Network (both sides, float32, same initial weights, same batches)::
 
@@ -19,10 +19,12 @@ Method
 * Both start from the same weights (PyTorch's ``bias_hh`` zero, ``bias_ih`` = chainrule's
   bias; for the GRU ``bias_hh``'s candidate block is chainrule's ``bias_hn``) and see the
   same ``--steps`` batches of seeded random data per repetition.
-* Repetitions are interleaved (chainrule, torch, chainrule, torch, ...) under one thread
-  count for both (threadpoolctl for NumPy's BLAS, ``torch.set_num_threads``); one warm-up
-  repetition is discarded. The table gives the median milliseconds per step, the ratio of
-  medians and the median of the back-to-back ratios (steadier on a shared, noisy machine).
+* Every repetition runs both frameworks at each thread count of ``--threads`` (default 1 and
+  2; ``chainrule.num_threads`` and ``torch.set_num_threads``), back to back, alternating
+  which goes first; one warm-up repetition is discarded. The table gives per count the
+  median milliseconds per step, the ratio of medians, the median of the back-to-back ratios
+  (steadier on a shared, noisy machine) and each framework's scaling (median time at the
+  first count / at this count).
 * Peak memory: each framework trains ``--steps`` steps in its own fresh subprocess, where
   a thread samples the resident set (/proc/self/statm) every millisecond; the table gives
   the peak during training minus the resident set just before it.
@@ -33,13 +35,13 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import statistics
 import subprocess
 import sys
 import threading
 import time
 
 import numpy as np
+from _worker import SCALING_HEADER, scaling_lines, thread_counts
 
 SHAPES = ((64, 100, 6, 64), (32, 40, 50, 128))  # (N, T, F, H)
 LR = 0.01
@@ -161,17 +163,18 @@ def child(framework: str, cell: str, shape: tuple[int, ...], steps: int) -> None
     print(json.dumps({"peak_mib": (max(peak[0], _rss_bytes()) - base) / 2**20}))
 
 
-def peak_memory(framework: str, cell: str, shape: tuple[int, ...], args) -> float:
+def peak_memory(framework: str, cell: str, shape: tuple[int, ...], args, threads: int) -> float:
     """MiB added to the resident set by ``--steps`` training steps, in a fresh subprocess."""
     cmd = [sys.executable, __file__, "--child", framework, "--cells", cell, "--shape",
-           ",".join(map(str, shape)), "--steps", str(args.steps), "--threads", str(args.threads)]
+           ",".join(map(str, shape)), "--steps", str(args.steps), "--threads", str(threads)]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])["peak_mib"]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--threads", default="1,2",
+                    help="thread counts, comma-separated; both frameworks run at each")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--steps", type=int, default=10, help="training steps per repetition")
     ap.add_argument("--cells", default="lstm,gru")
@@ -180,46 +183,54 @@ def main() -> None:
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     import torch
-    from threadpoolctl import threadpool_info, threadpool_limits
+    from threadpoolctl import threadpool_info
 
-    torch.set_num_threads(args.threads)
+    import chainrule as cr
+
+    counts = thread_counts(args.threads)
     shapes = SHAPES if args.shape is None else (tuple(int(s) for s in args.shape.split(",")),)
     cells = args.cells.split(",")
-    with threadpool_limits(limits=args.threads):
-        if args.child:
+    if args.child:
+        torch.set_num_threads(counts[0])
+        with cr.num_threads(counts[0]):
             child(args.child, cells[0], shapes[0], args.steps)
-            return
-        blas = next((f"{i['internal_api']} {i.get('version')} ({i.get('architecture')})"
-                     for i in threadpool_info() if i["user_api"] == "blas"), "unknown")
-        print(f"threads: {args.threads}; {args.steps} steps per repetition, {args.repeats} "
-              f"repetitions (interleaved, after one warm-up); float32, SGD lr {LR}; "
-              f"torch {torch.__version__}, numpy {np.__version__}, NumPy BLAS {blas}")
-        print(f"{'cell':<5} {'N':>3} {'T':>4} {'F':>3} {'H':>4} {'chainrule ms':>13} "
-              f"{'torch ms':>9} {'ratio':>6} {'paired':>7} {'chainrule MiB':>14} {'torch MiB':>10}")
-        for cell in cells:
-            for shape in shapes:
-                n, t, f, h = shape
-                cr_model = make_chainrule(cell, f, h)
-                t_model = make_torch(cell, cr_model)
-                times: dict[str, list[float]] = {"chainrule": [], "torch": []}
-                for r in range(args.repeats + 1):  # the first round is a warm-up
-                    batches = make_batches(n, t, f, args.steps, 100 + r)
-                    first, second = ((steps_chainrule, steps_torch) if r % 2 == 0
-                                     else (steps_torch, steps_chainrule))
-                    a = first(cr_model if first is steps_chainrule else t_model, batches)
-                    b = second(cr_model if second is steps_chainrule else t_model, batches)
-                    tc, tt = (a, b) if first is steps_chainrule else (b, a)
+        return
+    cr.get_num_threads()  # pins NumPy's BLAS to one thread before it is described
+    blas = next((f"{i['internal_api']} {i.get('version')} ({i.get('architecture')}, "
+                 f"{i.get('num_threads')} thread)"
+                 for i in threadpool_info() if i["user_api"] == "blas"), "unknown")
+    print(f"threads: {counts}; {args.steps} steps per repetition, {args.repeats} repetitions "
+          f"(interleaved, after one warm-up); float32, SGD lr {LR}; torch {torch.__version__}, "
+          f"numpy {np.__version__}, NumPy BLAS {blas}")
+    print(f"ms per training step; scaling = median time at {counts[0]} thread(s) / at this count")
+    print(f"{'cell':<5} {'N':>3} {'T':>4} {'F':>3} {'H':>4} {SCALING_HEADER} "
+          f"{'chainrule MiB':>14} {'torch MiB':>10}")
+    for cell in cells:
+        for shape in shapes:
+            n, t, f, h = shape
+            cr_model = make_chainrule(cell, f, h)
+            t_model = make_torch(cell, cr_model)
+            times = {k: {"chainrule": [], "torch": []} for k in counts}
+            for r in range(args.repeats + 1):  # the first round is a warm-up
+                batches = make_batches(n, t, f, args.steps, 100 + r)
+                for k in counts if r % 2 == 0 else counts[::-1]:
+                    torch.set_num_threads(k)
+                    with cr.num_threads(k):
+                        if r % 2 == 0:
+                            tc = steps_chainrule(cr_model, batches)
+                            tt = steps_torch(t_model, batches)
+                        else:
+                            tt = steps_torch(t_model, batches)
+                            tc = steps_chainrule(cr_model, batches)
                     if r:
-                        times["chainrule"].append(tc)
-                        times["torch"].append(tt)
-                mc, mt = statistics.median(times["chainrule"]), statistics.median(times["torch"])
-                paired = statistics.median(c / p for c, p in zip(times["chainrule"],
-                                                                 times["torch"]))
-                mem = ("", "") if args.no_memory else (
-                    f"{peak_memory('chainrule', cell, shape, args):.1f}",
-                    f"{peak_memory('torch', cell, shape, args):.1f}")
-                print(f"{cell:<5} {n:>3} {t:>4} {f:>3} {h:>4} {mc * 1e3:>13.2f} {mt * 1e3:>9.2f} "
-                      f"{mc / mt:>6.2f} {paired:>7.2f} {mem[0]:>14} {mem[1]:>10}", flush=True)
+                        times[k]["chainrule"].append(tc * 1e3)
+                        times[k]["torch"].append(tt * 1e3)
+            mem = ("", "") if args.no_memory else (
+                f"{peak_memory('chainrule', cell, shape, args, counts[0]):.1f}",
+                f"{peak_memory('torch', cell, shape, args, counts[0]):.1f}")
+            label = f"{cell:<5} {n:>3} {t:>4} {f:>3} {h:>4}"
+            for i, line in enumerate(scaling_lines(label, times)):
+                print(line + (f" {mem[0]:>14} {mem[1]:>10}" if i == 0 else ""), flush=True)
 
 
 if __name__ == "__main__":
