@@ -71,11 +71,11 @@ def test_reading_on_crafted_numbers():
     assert lo == "the lowest ratio ‖∂C/∂h₁‖ / ‖∂C/∂h_10‖ at initialisation is sigmoid/gaussian " \
                  "(1.00e-06)"
     assert hi.startswith("the highest ratio") and hi.endswith("is relu/orthogonal (6.00e-02)")
-    assert bound.startswith("4 of 4 activation/init pairs kept every measured norm under the "
-                            "bound")
-    assert relu.startswith("relu: the bound's excess over the measured ‖∂C/∂h₁‖ at "
+    assert bound == ("4 of 4 activation/init pairs kept measured/bound at every sample, layer "
+                     "below h_n and step (at or below 1.00001)")
+    assert relu.startswith("for relu, the bound's excess over the measured ‖∂C/∂h₁‖ at "
                            "initialisation is lower for orthogonal (1) than for Gaussian (8e+03)")
-    assert sig.startswith("sigmoid: the bound's excess")
+    assert sig.startswith("for sigmoid, the bound's excess")
     ctx = _deep(dict(zip(keys, (1e-6, 1e-6, 0.04, 0.04), strict=True)),
                 dict(zip(keys, (1.0, 1.7, 1.0, 1.0), strict=True)), worst=1.01)
     lo, hi, bound, relu, sig = (c.sentence() for c in deep_claims(ctx, 10))

@@ -244,14 +244,14 @@ def deep_claims(ctx: Any, depth: int) -> list:
     ratios = tuple(metric(ctx, "deep", k, "ratio_init") for k in keys)
     out: list = [Best(what, keys, ratios, better="lower", spec=".2e"),
                  Best(what, keys, ratios, better="higher", spec=".2e"),
-                 Count("activation/init pairs", "kept every measured norm under the bound "
-                       "(measured/bound, every sample, layer below h_n and step)",
+                 Count("activation/init pairs", "kept measured/bound at every sample, layer "
+                       "below h_n and step",
                        tuple(metric(ctx, "deep", k, "max_measured_over_bound") for k in keys),
                        op="<=", bar=1 + 1e-5, spec=".5f")]
     for act in sorted({k.split("/")[0] for k in keys}):
         g, o = f"{act}/gaussian", f"{act}/orthogonal"
         if g in deep and o in deep:
-            out.append(Compare(f"{act}: the bound's excess over the measured ‖∂C/∂h₁‖ at "
+            out.append(Compare(f"for {act}, the bound's excess over the measured ‖∂C/∂h₁‖ at "
                                "initialisation", "orthogonal",
                                metric(ctx, "deep", o, "bound_over_measured_h1_init"), "Gaussian",
                                metric(ctx, "deep", g, "bound_over_measured_h1_init"),
