@@ -198,12 +198,13 @@ def test_answer_on_crafted_numbers():
 
     fact, target, bonus, test = (c.sentence() for c in answer_claims(ctx(0.9312), {
         "notmnist": "notMNIST"}))
-    assert fact == ("notMNIST: the final model is the stage with the best validation accuracy, "
-                    "'+ Adam'")
-    assert target == ("notMNIST: its validation accuracy is 93.12%, above the coursework's "
+    assert fact == ("on notMNIST, the final model is the stage with the best validation "
+                    "accuracy, '+ Adam'")
+    assert target == ("on notMNIST, its validation accuracy is 93.12%, above the coursework's "
                       "target, 92.00%")
-    assert bonus == "notMNIST: its validation accuracy is 93.12%, at or below the bonus, 95.00%"
-    assert test == "notMNIST: its test accuracy is 90.00% on 1,000 test images"
+    assert bonus == ("on notMNIST, its validation accuracy is 93.12%, at or below the bonus, "
+                     "95.00%")
+    assert test == "on notMNIST, its test accuracy is 90.00% on 1,000 test images"
     assert answer_claims(ctx(0.92), {})[1].verdict() == "misses"   # exceed: 92.00% is not enough
 
 

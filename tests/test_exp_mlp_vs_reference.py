@@ -63,7 +63,7 @@ def test_keras_is_a_real_comparison(run):
     assert 1e-5 < adam["max_abs_epoch_loss_diff"] < 1e-2         # ε placed elsewhere: close
     md = (run.path / "report.md").read_text()
     assert "3 of 4 reference runs follow chainrule's per-epoch training loss" in md
-    assert "Chainrule vs Keras Adam: the largest per-epoch loss difference is" in md
+    assert "Keras Adam against chainrule: the largest per-epoch loss difference is" in md
     assert "Keras adds ε to √v *before* the bias correction" in md
     assert m["headline"]["optimizer"] == "SGD (lr 0.05, momentum 0.9)"
 
@@ -111,8 +111,8 @@ def test_reading_claims_on_crafted_numbers():
     assert s[0] == ("1 of 2 reference runs follow chainrule's per-epoch training loss to float32 "
                     "rounding (at or below 1e-05)")
     assert s[1].startswith("2 of 2 reference runs start from chainrule's first mini-batch loss")
-    assert s[2] == ("chainrule vs Keras Adam: the largest per-epoch loss difference is 2.0e-03, "
-                    "above float32 rounding, 1.0e-05")
+    assert s[2] == ("Keras Adam against chainrule: the largest per-epoch loss difference is "
+                    "2.0e-03, above float32 rounding, 1.0e-05")
     assert s[3].endswith("is 1.0e-15, at or below float64 rounding, 1.0e-09")
     assert s[4] == "1 of 2 reference runs end with exactly chainrule's test accuracy"
     assert s[5].startswith("test accuracy (Adam) is higher for Keras (95.00%) than for "

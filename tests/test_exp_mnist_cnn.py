@@ -82,19 +82,19 @@ def _results(acc: float, train_name: str = "mnist", recall=(0.99, 0.95, 0.97)):
 
 def test_answer_claims_on_crafted_numbers():
     fact, target, confusion, weakest = (c.sentence() for c in answer_claims(_results(0.9891)))
-    assert fact == ("mnist: test accuracy 98.91% on 10,000 test images (109 errors) after 3 "
+    assert fact == ("MNIST: test accuracy 98.91% on 10,000 test images (109 errors) after 3 "
                     "epochs on 59,500 training images")
     assert target == ("the MNIST test accuracy is 98.91%, at or above the coursework's \"about "
                       "98%\", 98.00%")
-    assert confusion == "mnist: the most frequent confusion is true 4 predicted as 9 (17 times)"
-    assert weakest == "the lowest mnist recall is 4 (95.00%)"
+    assert confusion == "MNIST: the most frequent confusion is true 4 predicted as 9 (17 times)"
+    assert weakest == "the lowest MNIST recall is 4 (95.00%)"
     below = [c.sentence() for c in answer_claims(_results(0.9790))][1]
     assert below.startswith("the MNIST test accuracy is 97.90%, below the coursework's")
     # the 5k fallback is not the set-up the 98% is for: no claim against it
     assert len(answer_claims(_results(0.97, train_name="mnist-5k"))) == 3
     tie = answer_claims(_results(0.99, recall=(0.95, 0.95, 0.97)))[-1]
     assert tie.verdict() == "no clear difference"
-    assert tie.sentence() == ("mnist recall: no clear difference between the lowest two, "
+    assert tie.sentence() == ("MNIST recall: no clear difference between the lowest two, "
                               "0 (95.00%) and 4 (95.00%) (equal)")
 
 

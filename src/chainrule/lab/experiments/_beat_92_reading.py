@@ -88,12 +88,12 @@ def answer_claims(ctx: Any, titles: dict) -> list:
         def at(*keys: Any, n: str = name) -> Any:
             return metric(ctx, n, *keys)
 
-        out += [Fact(title + ": the final model is the stage with the best validation accuracy, "
-                     "'{0}'", (at("final_stage"),)),
-                Threshold(f"{title}: its validation accuracy", at("final_val_accuracy"),
+        out += [Fact(f"on {title}, the final model is the stage with the best validation "
+                     "accuracy, '{0}'", (at("final_stage"),)),
+                Threshold(f"on {title}, its validation accuracy", at("final_val_accuracy"),
                           at("target"), op=">", bar_note="the coursework's target", spec="pct"),
-                Threshold(f"{title}: its validation accuracy", at("final_val_accuracy"),
+                Threshold(f"on {title}, its validation accuracy", at("final_val_accuracy"),
                           at("bonus"), op=">", bar_note="the bonus", spec="pct"),
-                Fact(title + ": its test accuracy is {0:.2%} on {1:,} test images",
+                Fact(f"on {title}, its test accuracy is " + "{0:.2%} on {1:,} test images",
                      (at("final_test_accuracy"), at("n_test")))]
     return out

@@ -274,12 +274,12 @@ def reading_claims(ctx: Any) -> list:
                 Count("reference runs", "start from chainrule's first mini-batch loss to "
                       "float32 rounding", tuple(diff(k, "first_step_loss_diff") for k in diffs),
                       op="<=", bar=START_TOL, spec=".0e")]
-    out += [Threshold(f"chainrule vs {key}: the largest per-epoch loss difference",
+    out += [Threshold(f"{key} against chainrule: the largest per-epoch loss difference",
                       diff(key, "max_abs_epoch_loss_diff"), TOL, op="<=",
                       bar_note="float32 rounding", spec=".1e")
             for key, d in diffs.items() if d["max_abs_epoch_loss_diff"] > TOL]
-    out += [Threshold(f"chainrule vs {key} in float64 (is it the same computation?): the "
-                      "largest mini-batch loss difference",
+    out += [Threshold(f"{key} against chainrule in float64 (is it the same computation?): "
+                      "the largest mini-batch loss difference",
                       diff(key, "float64_max_abs_step_loss_diff"), F64_TOL, op="<=",
                       bar_note="float64 rounding", spec=".1e")
             for key, d in diffs.items() if "float64_max_abs_step_loss_diff" in d]

@@ -41,6 +41,7 @@ from ..registry import register
 from ._common import load_splits, pct
 
 COURSEWORK_TARGET = 0.98   # "about 98%" test accuracy on MNIST
+TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}   # how sentences name them
 
 
 @dataclass
@@ -212,7 +213,8 @@ def answer_claims(ctx: RunContext) -> list:
         def at(*keys: Any, d: str = dataset) -> Any:
             return metric(ctx, "results", d, *keys)
 
-        out.append(Fact(dataset + ": test accuracy {0:.2%} on {1:,} test images ({2:,} "
+        title = TITLES.get(dataset, dataset)
+        out.append(Fact(title + ": test accuracy {0:.2%} on {1:,} test images ({2:,} "
                         "errors) after {3} epochs on {4:,} training images",
                         (at("accuracy"), at("n_test"), at("errors"), at("epochs"),
                          at("n_train"))))
@@ -220,9 +222,9 @@ def answer_claims(ctx: RunContext) -> list:
             out.append(Threshold("the MNIST test accuracy", at("accuracy"),
                                  metric(ctx, "coursework_target"), op=">=",
                                  bar_note="the coursework's \"about 98%\"", spec="pct"))
-        out.append(Fact(dataset + ": the most frequent confusion is true {0} predicted as {1} "
+        out.append(Fact(title + ": the most frequent confusion is true {0} predicted as {1} "
                         "({2} times)", tuple(at("top_confusion", i) for i in range(3))))
-        out.append(Best(f"{dataset} recall", tuple(r["classes"]),
+        out.append(Best(f"{title} recall", tuple(r["classes"]),
                         tuple(at("recall", i) for i in range(len(r["recall"]))),
                         better="lower", spec="pct"))
     return out
