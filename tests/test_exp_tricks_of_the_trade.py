@@ -93,8 +93,10 @@ def _sentences(steps, losses, **kw):
 def test_speed_needs_more_than_one_check_interval():
     loss = (0.1855, 0.0654, 0.0899, 0.1026)
     s = _sentences((372, 372, 744, 1116), loss)
+    # both crossed at the first check: equal only to within the check interval
     assert s[0] == ("gradient steps to validation loss ≤ 0.4: no clear difference between "
-                    "'+ fan-in init' (372) and 'baseline' (372) (equal)")
+                    "'+ fan-in init' (372) and 'baseline' (372) (equal to within one check "
+                    "interval (372))")
     # one check apart: within the interval, no claim either way
     assert "no clear difference" in s[1] and "within one check interval (372)" in s[1]
     s = _sentences((2000, 1000, 1000, None), loss, every=100)

@@ -58,6 +58,8 @@ class Compare(Claim):
             if res and a != b:
                 return (f"{self.what}: {NO_CLEAR} between {A} and {B} — the difference, "
                         f"{fmt_diff(abs(a - b), self.spec)}, is within {within}")
+            if res:   # equal as measured: only known to within the resolution
+                return f"{self.what}: {NO_CLEAR} between {A} and {B} (equal to within {within})"
             return f"{self.what}: {NO_CLEAR} between {A} and {B} (equal)"
         win, lose = (A, B) if v == "a better" else (B, A)
         word = self.better
