@@ -92,16 +92,17 @@ def cmd_list() -> int:
     errors = registry.load_all()
     full_mnist, assumption = data_assumption()
     print(assumption)
-    print("Measured wall times on the project's 2-core machine, one BLAS thread; quick = "
-          "--quick, full = the default preset; ? = not measured.")
-    print(f"{'experiment':<24}{'quick':>10}{'full':>14}   question")
+    print("Measured on the project's 2-core machine with one BLAS thread (the 5k times: CPU "
+          "seconds, one run at a time); quick = --quick, full = the default preset; "
+          "? = not measured.")
+    print(f"{'experiment':<24}{'quick':>10}  {'full':>16}   question")
     for name in registry.names():
         exp = registry.get(name)
         cells = []
         for preset in ("quick", "full"):
             text, key = exp.runtime_for(preset, full_mnist=full_mnist)
             cells.append(text + (" (5k)" if key.endswith("-5k") else ""))
-        print(f"{name:<24}{cells[0]:>10}{cells[1]:>14}   {exp.question}")
+        print(f"{name:<24}{cells[0]:>10}  {cells[1]:>16}   {exp.question}")
     for mod, err in errors.items():
         print(f"(could not import {mod}: {err})", file=sys.stderr)
     return 1 if errors else 0
