@@ -150,6 +150,9 @@ def test_claim_rows_label_each_number_and_refuse_non_claims():
     note = claim_rows({"sentence": "n", "values": {"resolution": 0.1}, "refs": {},
                        "params": {"resolution_note": "two standard errors"}})
     assert note == [["n", "resolution (two standard errors)", "0.1000", "—"]]
+    rate = claim_rows({"sentence": "r", "values": {"a": 0.9, "resolution": 0.0287},
+                       "refs": {}, "params": {"spec": "pct", "a_name": "model"}})
+    assert [r[2] for r in rate] == ["90.00%", "2.87 points"]   # a difference of rates
     with pytest.raises(TypeError):
         claim_rows({"sentence": "s", "values": [1], "refs": {}})
 

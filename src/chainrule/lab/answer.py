@@ -88,10 +88,12 @@ def read_claims(run_dir: Any) -> tuple[dict[str, Any] | None, str]:
     return doc, ""
 
 
-def _value(v: Any, spec: Any) -> str:
+def _value(v: Any, spec: Any, *, difference: bool = False) -> str:
+    """A claim's number as its sentence writes it: a rate as a percentage, and a difference
+    of rates (a resolution) in percentage points."""
     if spec == "pct" and isinstance(v, (int, float)) and not isinstance(v, bool) \
             and math.isfinite(v):
-        return f"{100.0 * v:.2f}%"
+        return f"{100.0 * v:.2f} points" if difference else f"{100.0 * v:.2f}%"
     if v is None:
         return "n/a"
     return cell_text(v) if isinstance(v, (str, int, float, bool)) else cell_text(str(v))
@@ -145,7 +147,8 @@ def claim_rows(claim: Any) -> list[list[str]]:
             pairs = [(_label(field, params, None, ref), value, ref)]
         for label, v, r in pairs:
             where = f"`{r}`" if isinstance(r, str) and r else "—"
-            rows.append(["", label, _value(v, params.get("spec")), where])
+            rows.append(["", label, _value(v, params.get("spec"),
+                                            difference=field == "resolution"), where])
     if not rows:
         rows.append(["", "—", "—", "—"])
     rows[0][0] = " ".join(sentence.split())
