@@ -126,16 +126,23 @@ def _locations(spec: DatasetSpec, data_dir: str | os.PathLike | None) -> list[tu
 
 def portable_place(folder: Path, why: str, name: str) -> str:
     """A data folder named the same on every machine, for ``Resolution.source`` (and so for
-    metrics and reports): ``$CHAINRULE_DATA/mnist``, ``$CHAINRULE_CACHE/mnist``, a system
-    package's fixed folder as it is, and only the last part of an explicit ``data_dir``.
-    The absolute files stay in ``Resolution.files``."""
+    metrics and reports): ``$CHAINRULE_DATA/mnist``, ``$CHAINRULE_CACHE/mnist``, the system
+    package itself (``system package dataset-fashion-mnist``: the package fixes its folder),
+    and only the last part of an explicit ``data_dir``. No absolute path: those stay in
+    ``Resolution.files``."""
     if why == "CHAINRULE_DATA":
         return f"$CHAINRULE_DATA/{name}"
     if why == "cache":
         return f"$CHAINRULE_CACHE/{name}"
     if why == "data_dir":
         return f"{folder.name or folder}/"
-    return str(folder)
+    return why   # "system package NAME"
+
+
+def _source_label(folder: Path, why: str, name: str) -> str:
+    """``Resolution.source``: the portable place, then why it was looked at (once)."""
+    place = portable_place(folder, why, name)
+    return place if place == why else f"{place} ({why})"
 
 
 def _find_tree(folder: Path, names: tuple[str, ...]) -> Path | None:
@@ -240,7 +247,7 @@ def resolve(name: str, split: str = "train", *,
         if len(present) == len(found):
             note = f" — {spec.note}" if spec.note else ""
             return Resolution(name, split, "available",
-                              f"{portable_place(folder, why, spec.name)} ({why}){note}",
+                              f"{_source_label(folder, why, spec.name)}{note}",
                               tuple(present))
         if present:
             missing = [f for f, p in zip(spec.files[split], found) if p is None]

@@ -164,12 +164,24 @@ def ordered_names() -> list[str]:
     return sorted(names, key=lambda n: (n != HEADLINE, n))
 
 
+def measured(name: str, preset: str) -> str:
+    """``name``'s measured run time of ``preset`` for the data this machine will use: the
+    ``<preset>-5k`` record when full MNIST does not resolve (see ``Experiment.runtime_for``);
+    ``"?"`` when unknown."""
+    from .. import data
+
+    if name not in registry.names():
+        return "?"
+    full_mnist = data.available("mnist", "train")
+    return registry.get(name).runtime_for(preset, full_mnist=full_mnist)[0]
+
+
 def expected_seconds(names: list[str], quick: bool) -> tuple[float, list[str]]:
-    """The summed measured run time of ``names`` (their ``runtime`` records) and the names
-    without a parsable record."""
+    """The summed measured run time of ``names`` (their ``runtime`` records for this
+    machine's data) and the names without a parsable record."""
     total, unknown = 0.0, []
     for n in names:
-        sec = parse_duration(registry.get(n).runtime.get("quick" if quick else "full", ""))
+        sec = parse_duration(measured(n, "quick" if quick else "full"))
         if sec is None:
             unknown.append(n)
         else:
@@ -187,7 +199,7 @@ def schedule(names: list[str], quick: bool, jobs: int) -> tuple[list[str], float
     preset = "quick" if quick else "full"
 
     def seconds(n: str) -> float:
-        return parse_duration(registry.get(n).runtime.get(preset, "")) or 0.0
+        return parse_duration(measured(n, preset)) or 0.0
 
     rest = sorted((n for n in names if n != HEADLINE), key=lambda n: (-seconds(n), n))
     order = ([HEADLINE] if HEADLINE in names else []) + rest
@@ -256,8 +268,7 @@ def run_all(*, quick: bool = False, seed: int = 0, out_root: str | Path = DEFAUL
 
     def started(i: int, name: str) -> None:
         if log:
-            rt = registry.get(name).runtime.get(preset, "?") if name in registry.names() else "?"
-            log(f"[lab {i}/{len(names)}] {name} ({preset}; measured {rt}) ...")
+            log(f"[lab {i}/{len(names)}] {name} ({preset}; measured {measured(name, preset)}) ...")
 
     if jobs == 1:
         for i, name in enumerate(order, 1):
