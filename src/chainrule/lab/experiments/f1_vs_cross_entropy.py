@@ -112,7 +112,7 @@ def checkpoint_scores(path: Any, model: Any, sets: dict[str, tuple]) -> dict[str
           "Per-epoch checkpoints of softmax regression on an imbalanced one-vs-rest task "
           "(postural transitions vs the rest of HAPT).",
           config=Config, quick={"epochs": 12, "n_train": 1500, "n_eval": 800},
-          runtime={"quick": "8 s", "full": "13 s"},
+          runtime={"quick": "8 s", "full": "6 s"},
           source="UCL A1, question 3",
           coursework="describe a case where minimising cross-entropy does not improve F1; verify "
                      "it empirically with per-epoch checkpoints")

@@ -97,7 +97,7 @@ def _chainrule(opt_name: str, cfg: Config, data: dict, init_state: dict, seed: i
           "784-100-50-10 network exactly like PyTorch (and Keras) from the same start?",
           config=Config, quick={"epochs": 3, "n_train": 2000, "n_test": 500, "val_size": 100,
                                "keras_optimizers": ("sgd", "adam")},
-          runtime={"quick": "10 s", "full": "4 min 28 s",
+          runtime={"quick": "10 s", "full": "3 min 52 s",
                    "quick-5k": "11 s", "full-5k": "25 s"})   # measured on mnist-5k
 def run(cfg: Config, ctx: RunContext) -> None:
     import chainrule as cr

@@ -77,7 +77,7 @@ def steps_to(step_log: list[dict], threshold: float) -> int | None:
           config=Config,
           quick={"n_train": 1000, "n_test": 500, "val_size": 300, "max_epochs": 5,
                  "val_every": 10, "threshold": 2.0, "sensitivity": (2.0, 1.0, 0.5)},
-          runtime={"quick": "3 s", "full": "1 min 45 s",
+          runtime={"quick": "3 s", "full": "1 min 59 s",
                    "quick-5k": "4 s", "full-5k": "9 s"})   # measured on mnist-5k
 def run(cfg: Config, ctx: RunContext) -> None:
     import chainrule as cr
