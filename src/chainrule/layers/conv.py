@@ -237,22 +237,34 @@ class Conv2d(WeightedLayer):
         # col is rebuilt band by band and used while in cache (cheaper than storing it);
         # (col₂·dy₂ᵀ)ᵀ, not dy₂·col₂ᵀ: OpenBLAS runs this orientation ~20% faster here.
         k = W[0].size
-        bands = self._bands(xp, ho, wo)
-        parts = np.empty((len(bands), k + int(self._bias_row), o), dtype=W.dtype)
+        bands, shared = self._bands(xp, ho, wo), self._shared(xp, ho, wo)
+        # Consecutive bands form groups (two per worker when shared, else one), each summing
+        # its bands' products in band order into its own part; the parts are then added in
+        # group order. So the sum never depends on which thread ran a group, only 2·workers
+        # parts are held however many bands a layer has, and one thread sums band by band.
+        workers = parallel.workers() if shared else 1
+        groups = parallel.split(len(bands), 2 * workers) if workers > 1 else [(0, len(bands))]
+        size = (k + int(self._bias_row), o)
+        parts = np.empty((len(groups), *size), dtype=W.dtype)
 
-        def weight_band(i: int, worker: int) -> None:  # band i's share of dW₂ᵀ, in parts[i]
-            s, col = self._col_band(xp, wo, bands[i], bands[0][1], worker)
-            np.matmul(col, dy2[:, s].T, out=parts[i])
+        def weight_group(g: int, worker: int) -> None:  # group g's share of dW₂ᵀ, in parts[g]
+            for i in range(*groups[g]):
+                s, col = self._col_band(xp, wo, bands[i], bands[0][1], worker)
+                if i == groups[g][0]:
+                    np.matmul(col, dy2[:, s].T, out=parts[g])
+                else:
+                    prod = workspace(self, f"_dwt_buf{worker}", size, W.dtype)
+                    parts[g] += np.matmul(col, dy2[:, s].T, out=prod)
 
-        if self.input_grad:  # the dW bands and the dx bands share one parallel pass
+        if self.input_grad:  # the dW groups and the dx bands share one parallel pass
             dx, dx_bands, dx_band = self._input_gradient(dy2, (n, c, h, w), (pt, pl), ho, wo)
-            parallel.run(lambda i, w: weight_band(i, w) if i < len(bands)
-                         else dx_band(dx_bands[i - len(bands)], w), len(bands) + len(dx_bands),
-                         self._shared(xp, ho, wo))
+            parallel.run(lambda i, w: weight_group(i, w) if i < len(groups)
+                         else dx_band(dx_bands[i - len(groups)], w),
+                         len(groups) + len(dx_bands), shared)
         else:
-            parallel.run(weight_band, len(bands), self._shared(xp, ho, wo))
+            parallel.run(weight_group, len(groups), shared)
         dW2t = parts[0]
-        for p in parts[1:]:  # summed in band order: the same bits whichever thread ran a band
+        for p in parts[1:]:
             dW2t += p
         self.weight.grad += dW2t[:k].T.reshape(W.shape)
         if self.bias is not None:  # col's row of ones gave Σ dy as dW2t's last row
