@@ -60,6 +60,15 @@ def per_layer(model, loss, x, y, batch: int, batches: int = 60) -> dict:
             for i in fw}
 
 
+def layer_lines(layers: dict, title: str) -> list[str]:
+    """``per_layer``'s result as a table: one line per layer (forward, backward ms), a total."""
+    lines = [f"\n{title}", f"  {'layer':<72} {'forward':>8} {'backward':>9}"]
+    lines += [f"  {name[:72]:<72} {f:>8.2f} {b:>9.2f}" for name, (f, b) in layers.items()]
+    lines.append(f"  {'total':<72} {sum(v[0] for v in layers.values()):>8.2f} "
+                 f"{sum(v[1] for v in layers.values()):>9.2f}")
+    return lines
+
+
 def torch_epoch(torch, model, xt, yt, n: int, *, lr: float, batch: int) -> float:
     """One pass of plain SGD over the first ``n`` samples, in order; the mean training loss."""
     opt = torch.optim.SGD(model.parameters(), lr=lr)

@@ -56,6 +56,7 @@ import numpy as np
 from _worker import (
     SCALING_HEADER,
     blas_name,
+    layer_lines,
     peak_mb,
     per_layer,
     rss_mb,
@@ -234,13 +235,8 @@ def report(args, counts: list[int], runs: dict[int, dict[str, list[dict]]]) -> N
     for n in counts:
         layers = runs[n]["chainrule"][-1]["layers"]
         if layers:
-            print(f"\nchainrule per layer at {n} thread(s) (median ms per batch of 64, last "
-                  "repetition):")
-            print(f"  {'layer':<72} {'forward':>8} {'backward':>9}")
-            for name, (f, b) in layers.items():
-                print(f"  {name[:72]:<72} {f:>8.2f} {b:>9.2f}")
-            print(f"  {'total':<72} {sum(v[0] for v in layers.values()):>8.2f} "
-                  f"{sum(v[1] for v in layers.values()):>9.2f}")
+            print("\n".join(layer_lines(layers, f"chainrule per layer at {n} thread(s) (median "
+                                         f"ms per batch of {BATCH}, last repetition):")))
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ import tempfile
 import time
 
 import numpy as np
-from _worker import blas_name, peak_mb, per_layer, rss_mb, run_worker, torch_epoch
+from _worker import blas_name, layer_lines, peak_mb, per_layer, rss_mb, run_worker, torch_epoch
 
 N_WINDOWS, T, C, CLASSES, BATCH, LR = 7_680, 100, 6, 12, 64, 0.01
 FLAT = 46 * 32  # (T − 4 − 4)/2 steps × 32 channels
@@ -189,12 +189,8 @@ def report(args, runs: dict[str, list[dict]]) -> None:
           f"median {statistics.median(paired):.2f}")
     layers = runs["chainrule"][-1]["layers"]
     if layers:
-        print(f"\nchainrule per layer (median ms per batch of {BATCH}, last repetition):")
-        print(f"  {'layer':<72} {'forward':>8} {'backward':>9}")
-        for name, (f, b) in layers.items():
-            print(f"  {name[:72]:<72} {f:>8.2f} {b:>9.2f}")
-        print(f"  {'total':<72} {sum(v[0] for v in layers.values()):>8.2f} "
-              f"{sum(v[1] for v in layers.values()):>9.2f}")
+        print("\n".join(layer_lines(layers, f"chainrule per layer (median ms per batch of "
+                                     f"{BATCH}, last repetition):")))
 
 
 if __name__ == "__main__":

@@ -164,24 +164,31 @@ def ordered_names() -> list[str]:
     return sorted(names, key=lambda n: (n != HEADLINE, n))
 
 
-def measured(name: str, preset: str) -> str:
+def full_mnist_here() -> bool:
+    """Does full MNIST resolve on this machine (else the MNIST experiments use mnist-5k)?"""
+    from .. import data
+
+    return data.available("mnist", "train")
+
+
+def runtime_here(name: str, preset: str, full_mnist: bool) -> str:
     """``name``'s measured run time of ``preset`` for the data this machine will use: the
     ``<preset>-5k`` record when full MNIST does not resolve (see ``Experiment.runtime_for``);
     ``"?"`` when unknown."""
-    from .. import data
-
     if name not in registry.names():
         return "?"
-    full_mnist = data.available("mnist", "train")
     return registry.get(name).runtime_for(preset, full_mnist=full_mnist)[0]
 
 
-def expected_seconds(names: list[str], quick: bool) -> tuple[float, list[str]]:
+def expected_seconds(names: list[str], quick: bool,
+                     full_mnist: bool | None = None) -> tuple[float, list[str]]:
     """The summed measured run time of ``names`` (their ``runtime`` records for this
-    machine's data) and the names without a parsable record."""
+    machine's data; ``full_mnist`` as ``full_mnist_here()`` when not given) and the names
+    without a parsable record."""
+    full = full_mnist_here() if full_mnist is None else full_mnist
     total, unknown = 0.0, []
     for n in names:
-        sec = parse_duration(measured(n, "quick" if quick else "full"))
+        sec = parse_duration(runtime_here(n, "quick" if quick else "full", full))
         if sec is None:
             unknown.append(n)
         else:
@@ -189,7 +196,8 @@ def expected_seconds(names: list[str], quick: bool) -> tuple[float, list[str]]:
     return total, unknown
 
 
-def schedule(names: list[str], quick: bool, jobs: int) -> tuple[list[str], float]:
+def schedule(names: list[str], quick: bool, jobs: int,
+             full_mnist: bool | None = None) -> tuple[list[str], float]:
     """The order to start ``names`` in with ``jobs`` workers, and the expected wall time.
 
     The headline experiment starts first; the rest start longest first (by their measured
@@ -197,16 +205,15 @@ def schedule(names: list[str], quick: bool, jobs: int) -> tuple[list[str], float
     wall time simulates that order on ``jobs`` workers (each takes the next name when free).
     """
     preset = "quick" if quick else "full"
+    full = full_mnist_here() if full_mnist is None else full_mnist
+    seconds = {n: parse_duration(runtime_here(n, preset, full)) or 0.0 for n in names}
 
-    def seconds(n: str) -> float:
-        return parse_duration(measured(n, preset)) or 0.0
-
-    rest = sorted((n for n in names if n != HEADLINE), key=lambda n: (-seconds(n), n))
+    rest = sorted((n for n in names if n != HEADLINE), key=lambda n: (-seconds[n], n))
     order = ([HEADLINE] if HEADLINE in names else []) + rest
     free = [0.0] * max(1, jobs)
     for n in order:
         i = free.index(min(free))
-        free[i] += seconds(n)
+        free[i] += seconds[n]
     return order, max(free)
 
 
@@ -230,8 +237,8 @@ def run_all(*, quick: bool = False, seed: int = 0, out_root: str | Path = DEFAUL
     runs after each experiment (``lab run-all --report`` rebuilds the HTML page there).
 
     ``jobs`` > 1 runs that many experiments at once, each in its own process with ``threads``
-    BLAS threads (``make run`` uses 2 jobs × 1 thread on 2 cores: the lab's models are too
-    small for a second BLAS thread to pay, while a second experiment uses the core fully).
+    chainrule threads (``make run`` uses 2 jobs × 1 thread on 2 cores: the lab's models are
+    too small for a second thread to pay, while a second experiment uses the core fully).
     Each run's metrics do not depend on ``jobs``; only wall-clock times (``timing.json``) do.
     Results come back in the order the experiments finished.
     """
@@ -245,9 +252,10 @@ def run_all(*, quick: bool = False, seed: int = 0, out_root: str | Path = DEFAUL
             log(f"[lab] {modname}: import FAILED: {err}")
     names = list(names or ordered_names())
     preset = "quick" if quick else "full"
-    order, wall = schedule(names, quick, jobs) if jobs > 1 else (names, 0.0)
+    full = full_mnist_here()   # once: which runtime records apply on this machine
+    order, wall = schedule(names, quick, jobs, full) if jobs > 1 else (names, 0.0)
     if log:
-        total, unknown = expected_seconds(names, quick)
+        total, unknown = expected_seconds(names, quick, full)
         extra = f" (+ {', '.join(unknown)}: not measured)" if unknown else ""
         par = (f", {jobs} at a time: about {format_duration(wall)} wall" if jobs > 1 else "")
         log(f"[lab] {len(names)} experiments, {preset} presets: expected about "
@@ -268,7 +276,8 @@ def run_all(*, quick: bool = False, seed: int = 0, out_root: str | Path = DEFAUL
 
     def started(i: int, name: str) -> None:
         if log:
-            log(f"[lab {i}/{len(names)}] {name} ({preset}; measured {measured(name, preset)}) ...")
+            log(f"[lab {i}/{len(names)}] {name} ({preset}; measured "
+                f"{runtime_here(name, preset, full)}) ...")
 
     if jobs == 1:
         for i, name in enumerate(order, 1):
