@@ -27,9 +27,10 @@ import math
 from pathlib import Path
 from typing import Any
 
+from .claim_values import fmt, fmt_diff, split_ref
+from .claims import CLAIMS_FILE
 from .context import cell_text
 
-CLAIMS_FILE = "claims.json"
 NUMBER_HEADERS = ["claim", "number", "value", "saved in"]
 
 
@@ -93,19 +94,20 @@ def _value(v: Any, spec: Any, *, difference: bool = False) -> str:
     of rates (a resolution) in percentage points."""
     if spec == "pct" and isinstance(v, (int, float)) and not isinstance(v, bool) \
             and math.isfinite(v):
-        return f"{100.0 * v:.2f} points" if difference else f"{100.0 * v:.2f}%"
+        return fmt_diff(v, "pct") if difference else fmt(v, "pct")
     if v is None:
         return "n/a"
-    return cell_text(v) if isinstance(v, (str, int, float, bool)) else cell_text(str(v))
+    return cell_text(v)
 
 
 def _from_ref(ref: Any) -> str:
     """A label from where a number was saved: ``metrics.json#/models/hidden/steps`` →
     ``models / hidden / steps``."""
-    if not isinstance(ref, str) or "#/" not in ref:
+    try:
+        _, keys = split_ref(ref)
+    except ValueError:
         return ""
-    keys = ref.split("#/", 1)[1].split("/")
-    return " / ".join(k.replace("~1", "/").replace("~0", "~") for k in keys)
+    return " / ".join(keys)
 
 
 def _label(field: str, params: dict[str, Any], i: int | None, ref: Any) -> str:
@@ -197,7 +199,9 @@ class Answers:
     def __init__(self, blocks: list[Any], run_dir: Any, *, quick: bool = False):
         self.blocks = blocks
         self.answers = [b for b in blocks if _is_answer(b)]
-        self.doc, self.problem = read_claims(run_dir) if self.answers else (None, "")
+        # a quick run's answers show no numbers, so its claims.json is not read
+        self.doc, self.problem = read_claims(run_dir) if self.answers and not quick \
+            else (None, "")
         self.quick = quick
         self.used: set[int] = set()
 

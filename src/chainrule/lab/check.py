@@ -48,15 +48,13 @@ class _Files:
 
 def _reread(entry: dict[str, Any], files: _Files, where: str, problems: list[str]) -> dict:
     """The entry's values re-read from the files (problems for refs that do not agree)."""
-    refs, stored = entry.get("refs"), entry.get("values")
-    if not isinstance(refs, dict) or not isinstance(stored, dict):
-        raise TypeError("refs and values must be objects")
+    refs, stored = entry["refs"], entry["values"]   # dicts, one value per ref: from_json checked
     fresh: dict[str, Any] = {}
     for name, ref in refs.items():
         many = isinstance(ref, list)
         got = [files.value(r) for r in ref] if many else files.value(ref)
         fresh[name] = got
-        if name not in stored or not same_value(got, stored[name]):
+        if not same_value(got, stored[name]):
             problems.append(f"{where}: {name} is {short(repr(got), 60)} in "
                             f"{short(ref, 80)} but the claim says "
                             f"{short(repr(stored.get(name)), 60)}")
@@ -69,10 +67,10 @@ def _check_claim(entry: Any, files: _Files, where: str, problems: list[str]) -> 
         problems.append(f"{where}: not an object")
         return None
     try:
-        stated = C.from_json(entry)
-        if stated.verdict() != entry.get("verdict"):
+        own = C.from_json(entry).verdict()
+        if own != entry.get("verdict"):
             problems.append(f"{where}: verdict {short(repr(entry.get('verdict')), 40)} does "
-                            f"not follow from its own values ({stated.verdict()!r})")
+                            f"not follow from its own values ({own!r})")
         fresh = C.from_json(entry, _reread(entry, files, where, problems))
         verdict, sentence = fresh.verdict(), fresh.sentence()
     except RunFileError as err:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import html
-import re
 import urllib.parse
 from pathlib import Path
 from typing import Any
@@ -50,10 +49,9 @@ _SMOKE = ("Smoke test (quick preset): seconds of training on a subset of the dat
 
 def inline_markdown(text: str) -> str:
     """Escape HTML, then render `code`, **bold** and *italic*."""
-    out = html.escape(text)
-    out = re.sub(r"`([^`]+)`", r"<code>\1</code>", out)
-    out = re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", out)
-    return re.sub(r"(?<![\w*])\*([^*\s][^*]*)\*(?![\w*])", r"<em>\1</em>", out)
+    out = tables._CODE.sub(r"<code>\1</code>", html.escape(text))
+    out = tables._BOLD.sub(r"<strong>\1</strong>", out)
+    return tables._ITALIC.sub(r"<em>\1</em>", out)
 
 
 _PNG = b"\x89PNG\r\n\x1a\n"
@@ -145,7 +143,7 @@ def render_blocks(run_dir: Path, blocks: list[Any], *, quick: bool = False,
         if kind == "table":
             counter[0] += 1
             return _table(b, f"{name}-table-{counter[0]}.csv")
-        inner = [one(x) if not block_problem(x) else _notice(f"answer: {block_problem(x)}")
+        inner = [_notice(f"answer: {p}") if (p := block_problem(x)) else one(x)
                  for x in answers.expand(b)]
         return '<div class="answer">' + "\n".join(inner) + "</div>"
 

@@ -94,8 +94,8 @@ def write_report(out: Path, exp: Any, ctx: RunContext, *, seconds: float, error:
 
 
 def to_markdown(title: str, blocks: list[dict[str, Any]]) -> str:
-    """Render report blocks as Markdown (``answer`` blocks expanded first:
-    ``answer.expand_answers``)."""
+    """Render report blocks as Markdown. Expects ``answer`` blocks already expanded
+    (``answer.expand_answers``, as ``write_report`` does); an unexpanded one prints as text."""
     lines = [f"# {title}", ""]
     for b in blocks:
         kind = b["type"]

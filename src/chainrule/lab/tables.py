@@ -27,6 +27,7 @@ from typing import Any
 _BOLD = re.compile(r"\*\*([^*]+)\*\*")
 _CODE = re.compile(r"`([^`]+)`")
 _ITALIC = re.compile(r"(?<![\w*])\*([^*\s][^*]*)\*(?![\w*])")
+_INLINE = re.compile("|".join(p.pattern for p in (_BOLD, _CODE, _ITALIC)))  # groups: b, c, i
 
 _LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
                   "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
@@ -66,8 +67,7 @@ def _latex_cell(cell: Any) -> str:
     """One cell: inline Markdown to ``\\textbf``/``\\texttt``/``\\emph``, the rest escaped."""
     s = _text(cell)
     parts, pos = [], 0
-    pattern = re.compile(r"\*\*([^*]+)\*\*|`([^`]+)`|(?<![\w*])\*([^*\s][^*]*)\*(?![\w*])")
-    for m in pattern.finditer(s):
+    for m in _INLINE.finditer(s):
         parts.append(latex_escape(s[pos:m.start()]))
         bold, code, em = m.groups()
         if bold is not None:
