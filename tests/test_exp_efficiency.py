@@ -109,10 +109,18 @@ def test_quick_run_claims_recompute(run):
     from chainrule.lab.check import check_run
 
     assert check_run(run.path) == []
-    node = run.metrics["node"]
+    import json
+
+    from chainrule.lab.experiments._common import two_se_at_half
+
+    node, n_test = run.metrics["node"], run.metrics["n_test"]
+    cfg = json.loads((run.path / "config.json").read_text())["config"]
     assert set(node["retrain_gain"]) == {"LeNet-300-100", "mnist-cnn"}
+    tested = {"LeNet-300-100": n_test,
+              "mnist-cnn": min(n_test, cfg["cnn_sweep_test"])}
     for model, gains in node["retrain_gain"].items():
-        assert len(gains) == 6 and node["gain_two_se"][model] > 0
+        assert len(gains) == 6
+        assert node["gain_two_se"][model] == pytest.approx(two_se_at_half(tested[model]))
 
 
 # ------------------------------------------------------------ the reading, on crafted numbers

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..claims import Best, Change, Fact, Ratio, Threshold, measured
+from ._common import sem
 
 KERAS_TOP = 0.11        # the Keras blog's dense autoencoder: ≈ 0.09–0.11 test BCE, 50 epochs
 
@@ -32,8 +33,7 @@ def paired_resolution(res: dict, per_image: dict[str, np.ndarray]) -> dict[str, 
     same test images: a paired comparison) — below it the reading calls no difference."""
     a, b = sorted(per_image, key=lambda k: res[k]["test_bce"])[:2]
     d = per_image[a] - per_image[b]
-    se = float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("inf")
-    return {"best_two": [a, b], "two_se_paired": 2.0 * se}
+    return {"best_two": [a, b], "two_se_paired": 2.0 * sem(d)}
 
 
 def parameter_claims(m: dict) -> list:

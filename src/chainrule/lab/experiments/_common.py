@@ -132,6 +132,19 @@ def two_se(p1: float, n1: int, p2: float, n2: int) -> float:
     return 2.0 * float(np.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2))
 
 
+def two_se_at_half(n_test: int) -> float:
+    """``two_se`` at 50% on ``n_test`` examples each (the widest binomial spread): √(2·0.25/n)·2,
+    a conservative resolution below which a reading calls no difference."""
+    n = max(n_test, 1)
+    return two_se(0.5, n, 0.5, n)
+
+
+def sem(values: Any) -> float:
+    """Standard error of the mean of ``values`` (sample std, ddof 1, over √n); ∞ for n < 2."""
+    v = np.asarray(values)
+    return float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else float("inf")
+
+
 def gradcheck_metrics(*reports: Any) -> dict[str, Any]:
     """What ``metrics["gradcheck"]`` keeps of ``GradcheckReport``s: ok, the largest relative
     error, the tolerance and, per tensor, its errors and the test that decided it (``rel`` or,

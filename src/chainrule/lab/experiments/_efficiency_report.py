@@ -7,8 +7,8 @@ from typing import Any
 
 from ...plots import efficiency as plots_eff
 from ..context import RunContext
-from ._common import pct, two_se
-from ._efficiency_reading import retrain_gains
+from ._common import pct, two_se_at_half
+from ._efficiency_reading import HAN_COMPRESSION_BAR, HAN_ERROR_BAR, NODE_LOSS_BAR, retrain_gains
 
 CONVENTIONS = (
     "**Counting conventions.** Parameters are weights and biases. MACs are multiply-"
@@ -91,8 +91,8 @@ def _han_section(ctx: RunContext, base_acc: float, control_acc: float, han_rows:
            "control_test_error": 1 - control_acc, "weights": weights, "nonzero": nonzero,
            "compression": weights / nonzero, "error_increase_points": err_up,
            "rounds": han_rows}
-    res["bar_compression"] = bool(res["compression"] >= 10)
-    res["bar_error"] = bool(err_up <= 0.1)
+    res["bar_compression"] = bool(res["compression"] >= HAN_COMPRESSION_BAR)
+    res["bar_error"] = bool(err_up <= HAN_ERROR_BAR)
     ctx.md(f"Dense LeNet-300-100: test error **{100 * (1 - base_acc):.2f}%** "
            f"(Han et al.: 1.64%). Pruned to **{nonzero:,}** of {weights:,} weights "
            f"(**{res['compression']:.1f}×** fewer; Han et al.: 12×, 267k → 22k) and retrained: "
@@ -131,9 +131,9 @@ def _node_section(ctx: RunContext, cfg: Any, mlp_rows: list, cnn_rows: list, cho
            "accuracy_loss_points": loss_pts, "parameters": chosen["parameters"],
            "file_bytes": node["file_bytes"], "dense_file_bytes": dense["file_bytes"],
            "file_reduction": dense["file_bytes"] / node["file_bytes"],
-           "bar_removed": bool(f >= 0.5), "bar_accuracy": bool(loss_pts <= 0.5),
+           "bar_removed": bool(f >= 0.5), "bar_accuracy": bool(loss_pts <= NODE_LOSS_BAR),
            "retrain_gain": retrain_gains(mlp_rows + cnn_rows, f),
-           "gain_two_se": {name: two_se(0.5, n, 0.5, n) for name, n in   # 50%: the widest
+           "gain_two_se": {name: two_se_at_half(n) for name, n in
                            (("LeNet-300-100", n_test),
                             ("mnist-cnn", min(n_test, cfg.cnn_sweep_test)))}}
     ctx.md(f"The bar model: LeNet-300-100 with **{f:.0%}** of its hidden units removed by "
@@ -192,5 +192,4 @@ def report(ctx: RunContext, cfg: Any, **r: Any) -> None:
               "node_removed_50pct": node["bar_removed"],
               "node_accuracy_within_0.5_points": node["bar_accuracy"]},
         n_train=len(flat["xtr"]), n_test=len(flat["xte"]))
-    timings = {"table": r["tab_times"], "variants": {x["variant"]: x for x in r["size_rows"]}}
-    ctx.answer(reading(ctx, reading_claims(ctx.metrics, timings)), figure="size_and_time")
+    ctx.answer(reading(ctx, reading_claims(ctx.metrics, r["timings"])), figure="size_and_time")

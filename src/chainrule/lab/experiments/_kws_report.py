@@ -112,10 +112,10 @@ def report(ctx: RunContext, cfg: Any, rows, scores, losses, cm, fold_info, ancho
                            "each clip, with its label and what the generator applied.")
     ctx.figure("batch_generation", plots_audio.batch_diagram,
                caption="How `AudioProcessor.get_data` forms each clip of a mini-batch.")
-    _reading(ctx, cfg, rows, scores, agg, n, summ, anchor)
+    _techniques(ctx, cfg, n, summ)
 
 
-def _reading(ctx, cfg, rows, scores, agg, n, summ, anchor) -> None:
+def _techniques(ctx, cfg, n, summ) -> None:
     m = ctx.metrics
     ctx.heading("Techniques")
     ctx.md(f"The keyword CNN has {summ.trainable_params:,} parameters and "

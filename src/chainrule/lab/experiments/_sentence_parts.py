@@ -6,16 +6,8 @@ built from metrics.json and timings.json alone so tests can feed them crafted nu
 
 from __future__ import annotations
 
-import numpy as np
-
 from ..claims import Best, Compare, Count, Fact, Num, Ratio, measured
-
-
-def two_se_at_half(n_test: int) -> float:
-    """Two standard errors of the difference of two accuracies measured on ``n_test``
-    examples each, at 50% (the widest binomial spread): √(2·0.25/n)·2 — a conservative
-    resolution below which a reading calls no difference."""
-    return 2.0 * float(np.sqrt(2 * 0.25 / max(n_test, 1)))
+from ._common import two_se_at_half  # noqa: F401  (the sentence readings' resolution)
 
 
 def _kim(models: dict, word: str) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ...train.callbacks import Callback
+from ._common import sem
 
 
 class ELBOTerms(Callback):
@@ -84,18 +85,14 @@ def score(vae: Any, x: np.ndarray, rng: np.random.Generator, batch_size: int = 5
         eps = dist.draw_eps(vae.latent, mu.shape, rng, dtype=mu.dtype)
         a, b, *_ = loss.terms(vae.forward(xb, eps=eps), xb)
         nll, kl = nll + float(a.sum()), kl + float(b.sum())
-        sq = ((vae.decode(mu) - xb.reshape(len(xb), -1)) ** 2).astype(np.float64)
-        se += float(sq.sum())
+        sq = (vae.decode(mu) - xb.reshape(len(xb), -1)) ** 2   # float32, summed in float64
+        se += float(sq.sum(dtype=np.float64))
         per_loss.append(np.asarray(a, np.float64) + np.asarray(b, np.float64))
-        per_mse.append(sq.mean(axis=1))
+        per_mse.append(sq.mean(axis=1, dtype=np.float64))
     n = len(x)
-
-    def sem(v: list) -> float:
-        v = np.concatenate(v)
-        return float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else float("inf")
-
     return {"loss": (nll + kl) / n, "recon": nll / n, "kl": kl / n,
-            "mse": se / (n * x[0].size), "loss_se": sem(per_loss), "mse_se": sem(per_mse)}
+            "mse": se / (n * x[0].size), "loss_se": sem(np.concatenate(per_loss)),
+            "mse_se": sem(np.concatenate(per_mse))}
 
 
 def torch_reference(init: dict[str, np.ndarray], eps_state: dict, x_train: np.ndarray,

@@ -71,7 +71,7 @@ from ._cifar10_parts import (
     load_data,
     recipe,
 )
-from ._common import pct
+from ._common import pct, two_se
 
 # An attempt has diverged when its 10-step mean training loss exceeds twice the untrained
 # model's (first-step) loss and twice its best: stricter than fit's default (1000×, 10×),
@@ -201,10 +201,9 @@ def run(cfg: Config, ctx: RunContext) -> None:
         elif ref is not None:
             res["compared_with"] = ref
             res["gain"] = res["test_accuracy"] - ref
-            # standard error of the difference of two accuracies on len(yte) test images
-            res["gain_se"] = math.sqrt((ref * (1 - ref) + res["test_accuracy"]
-                                        * (1 - res["test_accuracy"])) / len(yte))
-            res["gain_two_se"] = 2 * res["gain_se"]
+            # the difference of two accuracies on len(yte) test images
+            res["gain_two_se"] = two_se(ref, len(yte), res["test_accuracy"], len(yte))
+            res["gain_se"] = res["gain_two_se"] / 2
             if res["gain"] <= 0:
                 res["status"] = "no gain"
         results[name] = res
@@ -217,7 +216,7 @@ def run(cfg: Config, ctx: RunContext) -> None:
              for n, r in results.items() if r["status"] == "ok" or n == "baseline"}
     best = max(cands, key=lambda n: cands[n] if cands[n] is not None else -1.0)
     ctx.metrics["best"] = best
-    _report_attempts(ctx, d["label"], results, csvs, best, stand_in)
+    _report_attempts(ctx, d["label"], results, csvs, stand_in)
     for name in dict.fromkeys(["baseline", best]):
         if name not in kept:
             continue
@@ -286,7 +285,7 @@ def _intro(cfg: Config, ctx: RunContext, label: str, stand_in: bool, base_iters:
 
 
 def _report_attempts(ctx: RunContext, label: str, results: dict, csvs: dict,
-                     best: str, stand_in: bool) -> None:
+                     stand_in: bool) -> None:
     ctx.heading("Attempts")
     b0 = results["baseline"]
     base, steps0 = b0.get("test_accuracy"), b0.get("steps", 0)

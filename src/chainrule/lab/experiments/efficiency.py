@@ -192,5 +192,5 @@ def run(cfg: Config, ctx: RunContext) -> None:
     report(ctx, cfg, base=base, control=control, flat=flat, han_rows=han_rows, masks=masks,
            han_model=han_model, mlp_rows=mlp_rows, cnn_rows=cnn_rows, chosen=chosen,
            node_model=node_model, table=table, tab_times=tab_times, memory_rows=memory_rows,
-           size_rows=size_rows, disagreement=disagreement, cnn_name="mnist-cnn",
+           size_rows=size_rows, disagreement=disagreement, cnn_name="mnist-cnn", timings=timings,
            memory_model=models[-2][0])

@@ -179,10 +179,10 @@ def run(cfg: Config, ctx: RunContext) -> None:
     ctx.metrics.update(results=results, best=best, best_test_f1=results[best]["test_f1"],
                        best_confusion=cm.tolist(), counts=d.counts, users=d.users,
                        classes=list(d.classes), bar_met=bool(results[best]["test_f1"] >= 0.88))
-    _report(cfg, ctx, d, results, timings, best, cm)
+    _report(ctx, d, results, timings, best, cm)
 
 
-def _report(cfg: Config, ctx: RunContext, d: Any, results: dict, timings: dict, best: str,
+def _report(ctx: RunContext, d: Any, results: dict, timings: dict, best: str,
             cm: np.ndarray) -> None:
     rows = [{**{k: v for k, v in r.items() if not isinstance(v, (list, dict))}, **timings[t]}
             for t, r in results.items()]

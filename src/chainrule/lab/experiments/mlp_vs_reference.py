@@ -201,11 +201,11 @@ def _record(cfg: Config, ctx: RunContext, runs: dict, runs64: dict, skipped: dic
                          "mean_seconds_per_epoch": float(np.mean(r["seconds"]))}
                   for name, r in runs.items()}}
     write_timings(ctx, timings)
-    _report(cfg, ctx, runs, diffs, diff_rows, skipped, threads, timings)
+    _report(cfg, ctx, runs, diffs, diff_rows, threads, timings)
 
 
 def _report(cfg: Config, ctx: RunContext, runs: dict, diffs: dict, diff_rows: list,
-            skipped: dict, threads: dict, timings: dict) -> None:
+            threads: dict, timings: dict) -> None:
     rows = [{"run": name, "epoch": e + 1, "loss": v} for name, r in runs.items()
             for e, v in enumerate(r["epoch_loss"])]
     csv = ctx.save_rows(rows, "epoch_loss")
