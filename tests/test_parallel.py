@@ -16,12 +16,14 @@ import pytest
 import chainrule as cr
 from chainrule import parallel
 from chainrule.layers import (
+    GRU,
     LSTM,
     Conv2d,
     Flatten,
     Linear,
     MaxPool2d,
     ReLU,
+    _sequence,
 )
 from chainrule.losses import SoftmaxCrossEntropy
 from chainrule.optim import SGD
@@ -173,21 +175,27 @@ def test_training_steps_agree_with_one_and_two_workers(tiny_bands):
     assert all(np.array_equal(a, b) for a, b in zip(two, two_again))
 
 
-def test_lstm_input_projection_agrees_across_thread_counts(tiny_bands):
+@pytest.mark.parametrize("cell", [LSTM, GRU])
+def test_recurrent_layers_agree_across_thread_counts(cell, tiny_bands, monkeypatch):
+    # Small chunks, so the products after the reverse loop form several groups of chunks.
+    monkeypatch.setattr(_sequence, "_CHUNK_BYTES", 512)
     rng = np.random.default_rng(4)
     x = rng.standard_normal((6, 9, 5)).astype(np.float32)
-    out = []
-    for threads in (1, 2):
-        layer = LSTM(5, 7, rng=5)
+    lengths = np.array([9, 4, 9, 7, 1, 9])
+
+    def run(threads: int):
+        layer = cell(5, 7, num_layers=2, bidirectional=True, rng=5)
         with cr.num_threads(threads):
-            y = layer.forward(x, training=True)
-            dx = layer.backward(np.ones_like(y))
-        out.append((y, dx, [np.array(p.grad) for p in layer.parameters()]))
-    (y1, dx1, g1), (y2, dx2, g2) = out
-    np.testing.assert_allclose(y2, y1, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(dx2, dx1, rtol=1e-5, atol=1e-6)
-    for a, b in zip(g2, g1):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+            y = layer.forward(x, lengths=lengths, training=True)
+            dx = layer.backward(np.cos(y))
+        return [y, dx, *(np.array(p.grad) for p in layer.parameters())]
+
+    one = run(1)
+    for threads in (2, 3):
+        got, again = run(threads), run(threads)
+        for a, b in zip(got, one):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+        assert all(np.array_equal(a, b) for a, b in zip(got, again))
 
 
 def test_default_follows_the_environment_and_rejects_nonsense(monkeypatch):

@@ -281,3 +281,34 @@ def test_without_bias(cell):
     assert not any("bias" in r.name for r in report.results)
     assert CELLS[cell](3, 2, bias=False).num_parameters() == (
         {"lstm": 4, "gru": 3}.get(cell, 1) * (3 * 2 + 2 * 2))
+
+
+@pytest.mark.parametrize("chunk_bytes", [1 << 20, 300])
+def test_step_gradients_and_projection_match_their_sums(chunk_bytes, monkeypatch):
+    """The chunked products around the time loops against their definitions, in float64:
+    gx = Σ_t x_t·dA_tᵀ, gh = Σ_t s_t·dR_tᵀ, dx_t = W_x·dA_t (dA from to_input), out_t = W·x_t."""
+    from chainrule.layers import _sequence
+
+    monkeypatch.setattr(_sequence, "_CHUNK_BYTES", chunk_bytes)   # one chunk, then many
+    rng = np.random.default_rng(7)
+    t, n, f, h, g = 7, 5, 4, 3, 6
+    xd = rng.standard_normal((f + 1, t, n))
+    s = rng.standard_normal((t + 1, h, n))
+    dr = rng.standard_normal((t, g, n))
+    wx = rng.standard_normal((f, g))
+    da = dr.copy()
+    da[:, :2] *= -3.0                          # a to_input that changes the first two rows
+
+    def to_input(drc, t0, t1):
+        drc.reshape(g, t1 - t0, n)[:2] *= -3.0
+        return drc
+
+    gx, gh, dx = _sequence.step_gradients(xd, s, dr, to_input, wx, need_dx=True)
+    np.testing.assert_allclose(gx, np.einsum("ftn,tgn->fg", xd, da), rtol=1e-12)
+    np.testing.assert_allclose(gh, np.einsum("thn,tgn->hg", s[:t], dr), rtol=1e-12)
+    np.testing.assert_allclose(dx, np.einsum("fg,tgn->ftn", wx, da), rtol=1e-12)
+    _, _, none = _sequence.step_gradients(xd, s, dr, None, wx, need_dx=False)
+    assert none is None
+    w = rng.standard_normal((g, f + 1))
+    np.testing.assert_allclose(_sequence.project(w, xd), np.einsum("gf,ftn->tgn", w, xd),
+                               rtol=1e-12)

@@ -2,8 +2,8 @@
 
 Each cell (``rnn.py``, ``lstm.py``, ``gru.py``) supplies three pieces: the weights its input
 projection uses (``_input_weights``), the forward time loop (``_recur``) and the reverse
-time loop (``_unrecur``). Everything else — the one input-projection GEMM per layer and
-direction, the input-side gradient GEMMs after the reverse loop, bidirectional and stacked
+time loop (``_unrecur``). Everything else — the input projection per layer and direction
+before the loops, the weight and input gradients after the reverse loop, bidirectional and stacked
 layers, initial states and variable lengths — lives here, once.
 """
 
@@ -14,10 +14,9 @@ from typing import Any
 import numpy as np
 
 from .. import init as initializers
-from .. import parallel
 from ..backend import RNGLike, as_dtype, as_rng
 from ..core import Module, Parameter
-from ._sequence import _Plan
+from ._sequence import _Plan, project, step_gradients
 
 _INITS = ("pytorch", "keras")
 class RecurrentBase(Module):
@@ -34,23 +33,23 @@ class RecurrentBase(Module):
 
     Forward, per layer and direction:
 
-    1. ``Aᵀ = [W_x; b]ᵀ·[X; 1]`` for all T steps in ONE matrix product ((G·H, F_l+1) ×
-       (F_l+1, T·N)): the input carries a row of ones, so the same product adds the bias;
-       the reverse direction first reverses each sequence within its length. Aᵀ is then
-       copied time-major, (T, G·H, N), as are the states and dA inside the loops: each
-       step's blocks are contiguous (per-step products on strided rows measured ~2× slower);
-       the loops' outputs are copied back to (·, T·N) matrices for the products after them;
+    1. ``A_tᵀ = [W_x; b]ᵀ·[x_t; 1]`` for every step before the loop (``project``: one
+       batched matmul, (G·H, F_l+1) × (F_l+1, N) per step, written straight into the
+       time-major (T, G·H, N) the loop reads): the input carries a row of ones, so the same
+       product adds the bias; the reverse direction first reverses each sequence within its
+       length. The states and dA are time-major too, so each step's blocks are contiguous
+       (per-step products on strided rows measured ~2× slower);
     2. the cell's time loop, which adds ``W_hᵀ·h_{t−1}`` and applies the gate equations;
     3. the outputs of both directions are stacked and feed the next layer.
 
     Backward (BPTT), per layer from the top, per direction: the cell's reverse time loop
     turns ∂L/∂h_t (from the output and from step t+1) into ``dA_t`` = ∂L/∂(pre-activation
-    input part) and ``dh_{t−1} = W_h·dR_t``; then, once for all steps,
+    input part) and ``dh_{t−1} = W_h·dR_t``; then, after the loop (``step_gradients``: a
+    cache-sized chunk of steps at a time, each chunk's products added to the sums),
 
-    * ``[∂L/∂W_x; ∂L/∂b] = [X; 1]·dAᵀ`` (one GEMM; the row of ones gives ``Σ_{t,n} dA``),
-    * ``∂L/∂W_h = Σ_t h_{t−1}·dR_tᵀ`` as one GEMM over the stacked ``h_{t−1}``
-      (dR = dA except for the GRU's candidate gate),
-    * ``∂L/∂X = W_x·dA`` (one GEMM; the reverse direction's is flipped back),
+    * ``[∂L/∂W_x; ∂L/∂b] = Σ_t [x_t; 1]·dA_tᵀ`` (the row of ones gives ``Σ_{t,n} dA``),
+    * ``∂L/∂W_h = Σ_t h_{t−1}·dR_tᵀ`` (dR = dA except for the GRU's candidate gate),
+    * ``∂L/∂x_t = W_x·dA_t`` (the reverse direction's is flipped back),
 
     and ∂L/∂X is the output gradient of the layer below (summed over directions).
 
@@ -72,7 +71,7 @@ class RecurrentBase(Module):
     ``False`` gives the top layer's final states (N, H·dirs), forward then reverse (the
     reverse direction's final state is its state at t = 0).
 
-    ``input_grad=False`` makes backward skip ∂L/∂x (the last GEMM) and return None, as for
+    ``input_grad=False`` makes backward skip ∂L/∂x (the last product) and return None, as for
     ``Linear``; ``fit`` sets it when the layer reads the data. ``init="pytorch"`` (default)
     draws every weight and bias from U(−1/√H, 1/√H); ``init="keras"`` uses Glorot-uniform
     input weights, orthogonal recurrent weights and zero biases. Parameters, activations
@@ -179,10 +178,11 @@ class RecurrentBase(Module):
 
     def _unrecur(self, cache: Any, s: np.ndarray, dhs: np.ndarray | None,
                  dfinal: list[np.ndarray | None], plan: _Plan, layer: int,
-                 d: int) -> tuple[np.ndarray, list[np.ndarray]]:
+                 d: int) -> tuple[np.ndarray, list[np.ndarray], Any]:
         """Reverse time loop over ∂L/∂h_t (dhs: (H, T, N) or None) and the final states'
-        gradients (N, H); accumulate ∂L/∂W_h (and cell-only biases); return dAᵀ (G·H, T, N)
-        and the gradients (N, H) of the initial states."""
+        gradients (N, H); return dR time-major (T, G·H, N) (what multiplies h_{t−1} in
+        ∂L/∂W_h), the gradients (N, H) of the initial states, and None when dA = dR, else
+        ``to_input(drc, t0, t1)`` turning a chunk of dR into dA (see ``step_gradients``)."""
         raise NotImplementedError
 
     # ------------------------------------------------------------------ protocol
@@ -229,9 +229,7 @@ class RecurrentBase(Module):
                 w_t[:, :wx.shape[0]] = wx.T
                 if ones:
                     w_t[:, -1] = b
-                a = parallel.matmul(w_t, xd.reshape(len(xd), t * n)).reshape(-1, t, n)
-                # Time-major copy: each step's block (G·H, N) is contiguous for the loop.
-                a = np.ascontiguousarray(a.transpose(1, 0, 2))
+                a = project(w_t, xd)   # time-major: each step's (G·H, N) block contiguous
                 s, last, cache = self._recur(a, [init[st][k].T for st in self._states], plan,
                                              layer, d)
                 for name, fin in zip(self._states, last):
@@ -286,17 +284,16 @@ class RecurrentBase(Module):
                 dfinal: list[np.ndarray | None] = [None] * len(self._states)
                 if d_top is not None and layer == self.num_layers - 1:
                     dfinal[0] = d_top[:, d * h:(d + 1) * h]
-                da, dstart = self._unrecur(cache, s, dhs, dfinal, plan, layer, d)
-                wx, _, b, *_ = self.cell_parameters(layer, d)
-                da2 = da.reshape(len(da), t * n)
-                gw = parallel.matmul(xd.reshape(len(xd), t * n), da2.T)   # [dW_x; db]
-                wx.grad += gw[:wx.shape[0]]
+                dr, dstart, to_input = self._unrecur(cache, s, dhs, dfinal, plan, layer, d)
+                wx, wh, b, *_ = self.cell_parameters(layer, d)
+                gw, gwh, dxd = step_gradients(xd, s, dr, to_input, wx.data, need_dx)
+                wh.grad += gwh
+                wx.grad += gw[:wx.shape[0]]            # gw = [dW_x; db]
                 if b is not None:
                     b.grad += gw[-1]
                 for name, g in zip(self._states, dstart):
                     d_init[name][layer * dirs + d] = g
                 if need_dx:
-                    dxd = parallel.matmul(wx.data, da2).reshape(-1, t, n)
                     dxd = plan.flip(dxd) if d else dxd
                     if d_inp is None:
                         d_inp = dxd

@@ -1,11 +1,15 @@
 """Batch layout helpers of the recurrent layers: the length plan (sort, per-step batch sizes,
-per-sequence reversal), the layout copies and the chunk size of the reverse loops."""
+per-sequence reversal), the chunk size of the reverse loops, and the products before and
+after the time loops (the input projection, the weight and input gradients)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+
+from .. import parallel
 
 # The reverse loops form their δ-free factors (σ', 1 − tanh², ...) for this many bytes of
 # steps at a time, so the factors are still in cache when the per-step updates read them.
@@ -25,9 +29,81 @@ def carry(final: np.ndarray | None, h: int, n: int, dt: np.dtype) -> np.ndarray:
     return np.array(final.T, dtype=dt, order="C", copy=True)  # a copy: dy stays intact
 
 
-def feature_major(a: np.ndarray) -> np.ndarray:
-    """A time-major (T, F, N) array copied to (F, T, N), i.e. the matrix (F, T·N)."""
-    return np.ascontiguousarray(a.transpose(1, 0, 2))
+def project(w: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``out[t] = w·x[:, t]`` for every step: (G, F) times feature-major x (F, T, N) gives the
+    time-major (T, G, N) the loops read, one small GEMM per step (NumPy's batched matmul
+    reads each x[:, t] in place), the steps shared among the workers.
+
+    Measured against one (G, F)×(F, T·N) GEMM followed by a transposing copy to time-major:
+    0.72 ms against 2.7 ms for G=256, F=7, T=100, N=64 (the copy of 6.5 MB was most of it).
+    """
+    g, f = w.shape
+    _, t, n = x.shape
+    out = np.empty((t, g, n), dtype=np.result_type(w, x))
+    xt = x.transpose(1, 0, 2)
+    steps = parallel.split(t, min(2 * parallel.workers(), g * f * t * n // parallel.MIN_MACS))
+
+    def piece(i: int, _w: int) -> None:
+        lo, hi = steps[i]
+        np.matmul(w, xt[lo:hi], out=out[lo:hi])
+
+    parallel.run(piece, len(steps))
+    return out
+
+
+def step_gradients(xd: np.ndarray, s: np.ndarray, dr: np.ndarray,
+                   to_input: Callable[[np.ndarray, int, int], np.ndarray] | None,
+                   wx: np.ndarray, need_dx: bool
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The products after a reverse time loop, over all steps at once::
+
+        gx = Σ_t xd[:, t]·dA_tᵀ  (F', G·H)      gh = Σ_t s[t]·dR_tᵀ  (H, G·H)
+        dx[:, t] = W_x·dA_t      (F, T, N), only with ``need_dx``
+
+    xd is feature-major (F', T, N) (F' = F plus the bias row of ones), s and dR time-major
+    ((≥T, H, N), (T, G·H, N)). dA_t is dR_t except where ``to_input(drc, t0, t1)`` says
+    otherwise: given the chunk of dR for steps t0..t1−1 as the matrix (G·H, (t1−t0)·N), it
+    returns the same chunk of dA (it may overwrite ``drc``; the GRU's candidate gate).
+
+    The steps are taken a cache-sized chunk at a time: each chunk of dR and s is copied
+    feature-major into a small buffer (still in cache when the GEMMs read it) and the
+    chunk's products are added to the sums. Against copying the whole of dR and s
+    feature-major for one GEMM each, this measured 3.6 ms against 5.6 ms (G·H=256, H=64,
+    T=100, N=64). When the work is large the chunks form groups, two per worker, each
+    summing its own partial in chunk order; the partials are added in group order, so a
+    result is bitwise reproducible for a given number of workers.
+    """
+    t, gh, n = dr.shape
+    fx, h, dt = xd.shape[0], s.shape[1], dr.dtype
+    k = chunk_steps((gh + h) * n * dt.itemsize, t)
+    chunks = [(t0, min(t0 + k, t)) for t0 in range(0, t, k)]
+    macs = (fx + h + (wx.shape[0] if need_dx else 0)) * gh * t * n
+    workers = parallel.workers() if macs >= 4 * parallel.MIN_MACS else 1
+    groups = parallel.split(len(chunks), 2 * workers) if workers > 1 else [(0, len(chunks))]
+    gx = np.zeros((len(groups), fx, gh), dtype=dt)
+    gh_ = np.zeros((len(groups), h, gh), dtype=dt)
+    dx = np.empty((wx.shape[0], t, n), dtype=dt) if need_dx else None
+    bufs = [(np.empty((gh, k * n), dtype=dt), np.empty((h, k * n), dtype=dt),
+             np.empty((fx, gh), dtype=dt), np.empty((h, gh), dtype=dt))
+            for _ in range(workers)]
+
+    def group(g: int, w: int) -> None:
+        dbuf, sbuf, px, ph = bufs[w]
+        for t0, t1 in chunks[groups[g][0]:groups[g][1]]:
+            cols = (t1 - t0) * n
+            drc, sc = dbuf[:, :cols], sbuf[:, :cols]
+            drc.reshape(gh, t1 - t0, n)[...] = dr[t0:t1].transpose(1, 0, 2)
+            sc.reshape(h, t1 - t0, n)[...] = s[t0:t1].transpose(1, 0, 2)
+            np.matmul(sc, drc.T, out=ph)
+            gh_[g] += ph
+            dac = drc if to_input is None else to_input(drc, t0, t1)
+            np.matmul(xd[:, t0:t1].reshape(fx, cols), dac.T, out=px)
+            gx[g] += px
+            if dx is not None:
+                np.matmul(wx, dac, out=dx[:, t0:t1].reshape(-1, cols))
+
+    parallel.run(group, len(groups), workers > 1)
+    return gx.sum(axis=0), gh_.sum(axis=0), dx
 
 
 class _Plan:

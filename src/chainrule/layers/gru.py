@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from .. import parallel
 from ._recurrent_base import RecurrentBase
-from ._sequence import _Plan, carry, chunk_steps, feature_major
+from ._sequence import _Plan, carry, chunk_steps
 
 
 class GRU(RecurrentBase):
@@ -124,7 +124,7 @@ class GRU(RecurrentBase):
 
     def _unrecur(self, cache: Any, s: np.ndarray, dhs: np.ndarray | None,
                  dfinal: list[np.ndarray | None], plan: _Plan, layer: int,
-                 d: int) -> tuple[np.ndarray, list[np.ndarray]]:
+                 d: int) -> tuple[np.ndarray, list[np.ndarray], Callable]:
         gates, m = cache
         t, _, n = gates.shape
         h = self.hidden_size
@@ -172,10 +172,12 @@ class GRU(RecurrentBase):
                 zb = zbuf[:h * bsz].reshape(h, bsz)
                 dot(wh.data, dr[step, :, :bsz], out=zb)
                 np.add(zb, tb, out=dh)
-        dr = feature_major(dr)
-        wh.grad += parallel.matmul(feature_major(s[:t]).reshape(h, t * n),
-                                   dr.reshape(3 * h, t * n).T)
         if bhn is not None:
-            bhn.grad += dr[2 * h:].reshape(h, t * n).sum(axis=1)
-        dr[2 * h:] = dan.transpose(1, 0, 2)         # now dA = [da_r da_z da_n]: the input side
-        return dr, [ch.T.copy()]
+            bhn.grad += dr3[:, 2].sum(axis=(0, 2))
+
+        def to_input(drc: np.ndarray, t0: int, t1: int) -> np.ndarray:
+            """A chunk of dR (3H, k·N) becomes dA = [da_r da_z da_n]: the input side."""
+            drc.reshape(3, h, t1 - t0, n)[2] = dan[t0:t1].transpose(1, 0, 2)
+            return drc
+
+        return dr, [ch.T.copy()], to_input

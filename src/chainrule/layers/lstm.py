@@ -6,9 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import parallel
 from ._recurrent_base import RecurrentBase
-from ._sequence import _Plan, carry, chunk_steps, feature_major
+from ._sequence import _Plan, carry, chunk_steps
 
 
 class LSTM(RecurrentBase):
@@ -22,7 +21,7 @@ class LSTM(RecurrentBase):
         c_t = f ⊙ c_{t−1} + i ⊙ g
         h_t = o ⊙ tanh(c_t)
 
-    ``x_t·W_x + b`` is computed for all steps in one product before the loop (see
+    ``x_t·W_x + b`` is computed for all steps before the loop (see
     ``RecurrentBase``). Inside the loop one ``exp`` over the whole gate block gives all
     four gates: the columns of W_x, W_h and b are scaled by −1 for i, f, o and by −2 for
     g (exact in floating point), so ``1 / (1 + e^{z})`` is σ(a) for i, f, o and σ(2a) for g,
@@ -41,9 +40,9 @@ class LSTM(RecurrentBase):
 
     The factors that do not depend on δ (``tanh(c_t)·o(1−o)``, ``o(1 − tanh²c_t)``,
     ``g·i(1−i)``, ...) are formed a cache-sized chunk of steps at a time, leaving seven
-    array operations per step. After the loop: ``∂L/∂W_h = Σ_t h_{t−1}ᵀ·da_t``,
-    ``∂L/∂W_x = Σ_t x_tᵀ·da_t``, ``∂L/∂b = Σ_{t,n} da_t``, ``∂L/∂x_t = da_t·W_xᵀ`` (one
-    GEMM each); ``dh0 = dh_{−1}``, ``dc0 = δc_{−1}``.
+    array operations per step. After the loop (``RecurrentBase``, chunk by chunk):
+    ``∂L/∂W_h = Σ_t h_{t−1}ᵀ·da_t``, ``∂L/∂W_x = Σ_t x_tᵀ·da_t``, ``∂L/∂b = Σ_{t,n} da_t``,
+    ``∂L/∂x_t = da_t·W_xᵀ``; ``dh0 = dh_{−1}``, ``dc0 = δc_{−1}``.
 
     Shapes
     ------
@@ -137,7 +136,7 @@ class LSTM(RecurrentBase):
 
     def _unrecur(self, cache: Any, s: np.ndarray, dhs: np.ndarray | None,
                  dfinal: list[np.ndarray | None], plan: _Plan, layer: int,
-                 d: int) -> tuple[np.ndarray, list[np.ndarray]]:
+                 d: int) -> tuple[np.ndarray, list[np.ndarray], None]:
         gates, c, tc = cache
         t, _, n = gates.shape
         h = self.hidden_size
@@ -190,7 +189,4 @@ class LSTM(RecurrentBase):
                     z = zbuf[:h * bsz].reshape(h, bsz)
                     dot(wh.data, da[step, :, :bsz], out=z)
                     ch[:, :bsz] = z
-        da = feature_major(da)
-        wh.grad += parallel.matmul(feature_major(s[:t]).reshape(h, t * n),
-                                   da.reshape(4 * h, t * n).T)
-        return da, [ch.T.copy(), cc.T.copy()]
+        return da, [ch.T.copy(), cc.T.copy()], None

@@ -6,15 +6,14 @@ from typing import Any
 
 import numpy as np
 
-from .. import parallel
 from ._recurrent_base import RecurrentBase
-from ._sequence import _Plan, carry, feature_major
+from ._sequence import _Plan, carry
 
 
 class RNN(RecurrentBase):
     """Elman RNN over batch-first sequences, ``nn.RNN(batch_first=True)``'s equations::
 
-        a_t = x_t·W_x + b + h_{t−1}·W_h        (x·W_x + b for all steps in one product)
+        a_t = x_t·W_x + b + h_{t−1}·W_h        (x·W_x + b for all steps before the loop)
         h_t = φ(a_t),   φ = tanh (default) or relu (``nonlinearity='relu'``)
 
     Backward (BPTT)
@@ -25,7 +24,7 @@ class RNN(RecurrentBase):
         da_t = δh_t ⊙ φ'(a_t)        φ' = 1 − h_t² (tanh), [h_t > 0] (relu)
         dh_{t−1} = da_t·W_hᵀ
 
-    φ' is formed for all steps before the loop. After it (one GEMM each, see
+    φ' is formed for all steps before the loop. After it (chunk by chunk, see
     ``RecurrentBase``): ``∂L/∂W_h = Σ_t h_{t−1}ᵀ·da_t``, ``∂L/∂W_x = Σ_t x_tᵀ·da_t``,
     ``∂L/∂b = Σ_{t,n} da_t``, ``∂L/∂x_t = da_t·W_xᵀ``; ``dh0 = dh_{−1}``. The relu
     derivative at exactly 0 is taken as 0 (PyTorch's choice).
@@ -80,7 +79,7 @@ class RNN(RecurrentBase):
 
     def _unrecur(self, cache: Any, s: np.ndarray, dhs: np.ndarray | None,
                  dfinal: list[np.ndarray | None], plan: _Plan, layer: int,
-                 d: int) -> tuple[np.ndarray, list[np.ndarray]]:
+                 d: int) -> tuple[np.ndarray, list[np.ndarray], None]:
         t, h, n = s.shape[0] - 1, s.shape[1], s.shape[2]
         dt = s.dtype
         y = s[1:]
@@ -106,10 +105,7 @@ class RNN(RecurrentBase):
                 z = zbuf[:h * bsz].reshape(h, bsz)
                 np.dot(wh.data, dat, out=z)
                 ch[:, :bsz] = z
-        da = feature_major(da)
-        wh.grad += parallel.matmul(feature_major(s[:t]).reshape(h, t * n),
-                                   da.reshape(h, t * n).T)
-        return da, [ch.T.copy()]
+        return da, [ch.T.copy()], None
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", nonlinearity={self.nonlinearity!r}"
