@@ -104,6 +104,23 @@ def test_matmul_equals_numpy_for_tall_and_wide_products(tiny_bands):
         np.testing.assert_allclose(got_t, (a @ b).T, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("m, k, n", [(16, 300, 26), (40, 30, 50)])   # small, large outputs
+def test_gemm_equals_matmul_for_any_layout(m, k, n):
+    rng = np.random.default_rng(6)
+    a = rng.standard_normal((m, 2 * k)).astype(np.float32)[:, ::2]      # strided rows
+    b = rng.standard_normal((n, k)).astype(np.float32)
+    want = a.astype(np.float64) @ b.T.astype(np.float64)
+    for left in (a, np.ascontiguousarray(a), np.asfortranarray(a)):
+        for right in (b.T, np.ascontiguousarray(b.T)):
+            out = np.empty((m, n), dtype=np.float32)
+            assert parallel.gemm(left, right, out) is out
+            np.testing.assert_allclose(out, want, rtol=1e-4, atol=1e-4)
+            wide = np.zeros((m, 2 * n), dtype=np.float32)       # a non-contiguous out
+            parallel.gemm(left, right, wide[:, ::2])
+            np.testing.assert_allclose(wide[:, ::2], want, rtol=1e-4, atol=1e-4)
+            assert not wide[:, 1::2].any()
+
+
 def _layer_case(name: str):
     rng = np.random.default_rng(1)
     if name == "conv-same":

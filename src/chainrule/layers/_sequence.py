@@ -94,10 +94,10 @@ def step_gradients(xd: np.ndarray, s: np.ndarray, dr: np.ndarray,
             drc, sc = dbuf[:, :cols], sbuf[:, :cols]
             drc.reshape(gh, t1 - t0, n)[...] = dr[t0:t1].transpose(1, 0, 2)
             sc.reshape(h, t1 - t0, n)[...] = s[t0:t1].transpose(1, 0, 2)
-            np.matmul(sc, drc.T, out=ph)
+            parallel.gemm(sc, drc.T, ph)
             gh_[g] += ph
             dac = drc if to_input is None else to_input(drc, t0, t1)
-            np.matmul(xd[:, t0:t1].reshape(fx, cols), dac.T, out=px)
+            parallel.gemm(xd[:, t0:t1].reshape(fx, cols), dac.T, px)
             gx[g] += px
             if dx is not None:
                 np.matmul(wx, dac, out=dx[:, t0:t1].reshape(-1, cols))

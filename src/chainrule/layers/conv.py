@@ -200,10 +200,15 @@ class Conv2d(WeightedLayer):
         return parallel.split(ho, max(by_size, 2 * workers))
 
     def _shared(self, xp: np.ndarray, ho: int, wo: int) -> bool:
-        """Is the product big enough (≥ 4·MIN_MACS multiply-adds) to share among threads?"""
+        """Is the work big enough to share among threads: its multiply-adds plus 8 for each
+        element im2col copies (a copied element costs about as long as 8-10 multiply-adds
+        of the product here) at least 2·MIN_MACS, ~0.5 ms on one core? (The benchmark's
+        first conv, 1→16 channels 5×5 on 28×28×64: 20M multiply-adds and 1.3M copied
+        elements, 1.6 ms forward on one core, shares.)"""
         c, n = xp.shape[0], xp.shape[3]
         k = c * self.kernel_size[0] * self.kernel_size[1]
-        return k * self.out_channels * ho * wo * n >= 4 * parallel.MIN_MACS
+        copied = 0 if self._pointwise else 8 * (k + int(self._bias_row))
+        return (k * self.out_channels + copied) * ho * wo * n >= 2 * parallel.MIN_MACS
 
     def _col_band(self, xp: np.ndarray, wo: int, rows: tuple[int, int], widest: int,
                   worker: int) -> tuple[slice, np.ndarray]:
@@ -246,15 +251,22 @@ class Conv2d(WeightedLayer):
         groups = parallel.split(len(bands), 2 * workers) if workers > 1 else [(0, len(bands))]
         size = (k + int(self._bias_row), o)
         parts = np.empty((len(groups), *size), dtype=W.dtype)
+        small = workers > 1 and size[0] * size[1] <= parallel._GIL_KEPT
 
         def weight_group(g: int, worker: int) -> None:  # group g's share of dW₂ᵀ, in parts[g]
             for i in range(*groups[g]):
                 s, col = self._col_band(xp, wo, bands[i], bands[0][1], worker)
+                d = dy2[:, s]
+                if small:  # a contiguous copy, so that the product runs without the GIL
+                    buf = workspace(self, f"_dyb_buf{worker}", (o * bands[0][1] * wo * n,),
+                                    W.dtype)
+                    d = buf[:d.size].reshape(d.shape)
+                    d[...] = dy2[:, s]
                 if i == groups[g][0]:
-                    np.matmul(col, dy2[:, s].T, out=parts[g])
+                    parallel.gemm(col, d.T, parts[g])
                 else:
                     prod = workspace(self, f"_dwt_buf{worker}", size, W.dtype)
-                    parts[g] += np.matmul(col, dy2[:, s].T, out=prod)
+                    parts[g] += parallel.gemm(col, d.T, prod)
 
         if self.input_grad:  # the dW groups and the dx bands share one parallel pass
             dx, dx_bands, dx_band = self._input_gradient(dy2, (n, c, h, w), (pt, pl), ho, wo)
