@@ -246,8 +246,11 @@ def split(size: int, parts: int, minimum: int = 1) -> list[tuple[int, int]]:
 # An array pass is shared out only from this many elements per piece. Waking a sleeping
 # worker costs ~40-75 µs on the 2-core test machine (median over 300 hand-overs; a virtual
 # machine's idle core must be woken first), as long as one core needs for ~2^17 float32
-# elements of a ufunc or a strided copy: pieces of 2^19 keep the hand-over a small part.
-MIN_ELEMENTS = 1 << 19
+# elements of a ufunc or a strided copy: pieces of 2^18 keep the hand-over a small part.
+# (Measured on the benchmark CNN at 2 threads, steps paired in one process: 2^18 ran 0.98×
+# the time of 2^19 — its first ReLU and max-pool, 800k elements, now share — and 2^17,
+# which shares the second ones too, 0.99×.)
+MIN_ELEMENTS = 1 << 18
 
 
 def ranges(length: int, elements: int, min_elements: int | None = None) -> list[tuple[int, int]]:
