@@ -3,8 +3,8 @@
 Each cell (``rnn.py``, ``lstm.py``, ``gru.py``) supplies three pieces: the weights its input
 projection uses (``_input_weights``), the forward time loop (``_recur``) and the reverse
 time loop (``_unrecur``). Everything else — the input projection per layer and direction
-before the loops, the weight and input gradients after the reverse loop, bidirectional and stacked
-layers, initial states and variable lengths — lives here, once.
+before the loops, the weight and input gradients after the reverse loop, bidirectional and
+stacked layers, initial states and variable lengths — lives here, once.
 """
 
 from __future__ import annotations
