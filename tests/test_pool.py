@@ -144,3 +144,45 @@ def test_dtypes(cls, rng):
     assert layer.backward(np.ones_like(y)).dtype == np.float32
     assert layer.forward(np.arange(32).reshape(1, 2, 4, 4)).dtype == np.float32
     assert layer.forward(x32.astype(np.float64)).dtype == np.float64
+
+
+@pytest.mark.parametrize("stride", [2, 1])
+def test_max_pool_2x2_picks_the_first_maximum_of_every_tie_pattern(stride):
+    """All 3⁴ windows over {0, 1, 2} (every pattern of ties), each in its own channel: the
+    gradient lands on the first maximum in row-major order."""
+    import itertools
+
+    pats = np.array(list(itertools.product([0.0, 1.0, 2.0], repeat=4)))   # (81, 4)
+    x = np.zeros((2, 81, 2, 2))
+    x[0] = pats.reshape(81, 2, 2)
+    x[1] = -pats.reshape(81, 2, 2)[:, ::-1]
+    layer = MaxPool2d(2, stride=stride)
+    y = layer.forward(x.astype(np.float32))
+    dx = layer.backward(np.ones(y.shape, dtype=np.float32))
+    for n in range(2):
+        flat = x[n].reshape(81, 4)
+        np.testing.assert_array_equal(y[n].reshape(81), flat.max(axis=1))
+        want = np.zeros((81, 4))
+        want[np.arange(81), flat.argmax(axis=1)] = 1.0            # argmax: the first maximum
+        np.testing.assert_array_equal(dx[n].reshape(81, 4), want)
+
+
+@pytest.mark.parametrize("stride, padding", [(2, 0), (1, 0), (2, 1), (1, 1)])
+def test_max_pool_2x2_gradient_routes_like_a_naive_loop(stride, padding):
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 3, (2, 3, 7, 6)).astype(np.float32)      # many ties
+    dy_rng = np.random.default_rng(4)
+    layer = MaxPool2d(2, stride=stride, padding=padding)
+    y = layer.forward(x)
+    dy = dy_rng.standard_normal(y.shape).astype(np.float32)
+    dx = layer.backward(dy)
+    xp = np.pad(x, ((0, 0), (0, 0), (padding,) * 2, (padding,) * 2), constant_values=-np.inf)
+    want = np.zeros_like(xp)
+    for n, c, i, j in np.ndindex(*y.shape):
+        win = xp[n, c, i * stride:i * stride + 2, j * stride:j * stride + 2]
+        r, q = divmod(int(np.argmax(win)), 2)                     # first maximum, row-major
+        want[n, c, i * stride + r, j * stride + q] += dy[n, c, i, j]
+        assert y[n, c, i, j] == win.max()
+    h, w = x.shape[2:]
+    np.testing.assert_allclose(dx, want[:, :, padding:padding + h, padding:padding + w],
+                               rtol=1e-6, atol=1e-6)
