@@ -145,8 +145,9 @@ class _Pool:
 
     Each thread sleeps on its own lock until ``run`` hands it a job (one release), and
     counts itself done on a shared condition (no futures, no queue). A hand-over costs the
-    wake-up of a sleeping thread: 43 µs median on the 2-core test machine (a virtual
-    machine), 74 µs when the worker has slept 2 ms.
+    wake-up of a sleeping thread: on the 2-core test machine (a virtual machine) a median
+    of 25-38 µs when the worker slept 0.1 ms, 68-84 µs after 2 ms, ~150 µs after 5 ms
+    (``benchmarks/bench_handover.py``).
     """
 
     def __init__(self, n: int) -> None:
@@ -244,9 +245,10 @@ def split(size: int, parts: int, minimum: int = 1) -> list[tuple[int, int]]:
 
 
 # An array pass is shared out only from this many elements per piece. Waking a sleeping
-# worker costs ~40-75 µs on the 2-core test machine (median over 300 hand-overs; a virtual
-# machine's idle core must be woken first), as long as one core needs for ~2^17 float32
-# elements of a ufunc or a strided copy: pieces of 2^18 keep the hand-over a small part.
+# worker costs ~25-150 µs on the 2-core test machine (medians, longer the longer it slept:
+# a virtual machine's idle core must be woken first; benchmarks/bench_handover.py), as long
+# as one core needs for ~2^17 float32 elements of a ufunc or a strided copy: pieces of 2^18
+# keep the hand-over a small part.
 # (Measured on the benchmark CNN at 2 threads, steps paired in one process: 2^18 ran 0.98×
 # the time of 2^19 — its first ReLU and max-pool, 800k elements, now share — and 2^17,
 # which shares the second ones too, 0.99×.)
@@ -289,7 +291,7 @@ def map_slices(fn: Callable[[tuple[slice, ...]], object], a: np.ndarray,
 
 
 # A matrix product is shared out only from this many multiply-adds per piece: ~0.25 ms of
-# single-thread float32 GEMM here, a few times the ~40-75 µs it takes to wake a worker.
+# single-thread float32 GEMM here, a few times the ~25-150 µs it takes to wake a worker.
 # (Measured: a 128×784·784×100 product, 10M multiply-adds, gained nothing from two threads.)
 MIN_MACS = 1 << 23
 
