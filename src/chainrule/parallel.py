@@ -296,6 +296,11 @@ def map_slices(fn: Callable[[tuple[slice, ...]], object], a: np.ndarray,
 MIN_MACS = 1 << 23
 
 
+# np.matmul keeps the GIL for the whole product when its output has at most this many
+# elements (see gemm).
+MATMUL_KEEPS_GIL = 500
+
+
 def gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
     """``out[...] = a @ b`` for 2-D operands, with the GIL released during the product.
 
@@ -310,14 +315,11 @@ def gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
     ``np.matmul``, which ran some shapes faster (64×768·768×256 with a transposed operand:
     340 µs against 458).
     """
-    if (out.size <= _GIL_KEPT and out.flags.c_contiguous
+    if (out.size <= MATMUL_KEEPS_GIL and out.flags.c_contiguous
             and out.dtype == np.result_type(a, b)
             and all(m.flags.c_contiguous or m.flags.f_contiguous for m in (a, b))):
         return np.dot(a, b, out=out)
     return np.matmul(a, b, out=out)
-
-
-_GIL_KEPT = 500   # np.matmul keeps the GIL for outputs of at most this many elements
 
 
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

@@ -251,7 +251,7 @@ class Conv2d(WeightedLayer):
         groups = parallel.split(len(bands), 2 * workers) if workers > 1 else [(0, len(bands))]
         size = (k + int(self._bias_row), o)
         parts = np.empty((len(groups), *size), dtype=W.dtype)
-        small = workers > 1 and size[0] * size[1] <= parallel._GIL_KEPT
+        small = workers > 1 and size[0] * size[1] <= parallel.MATMUL_KEEPS_GIL
 
         def weight_group(g: int, worker: int) -> None:  # group g's share of dW₂ᵀ, in parts[g]
             for i in range(*groups[g]):
